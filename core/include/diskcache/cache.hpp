@@ -1,0 +1,309 @@
+// diskcache::Cache: a persistent, process-safe key-value cache on a local
+// directory, sharing its on-disk format with Python diskcache 5.x so that C++
+// and Python processes can use one directory at the same time.
+//
+// Thread-safety: a Cache may be shared by threads; each thread gets its own
+// SQLite connection. A Cache handle survives fork(): the child opens fresh
+// connections on first use.
+// Cross-process: every change runs in one SQLite `BEGIN IMMEDIATE`
+// transaction; value files are complete before the row naming them commits.
+// Errors: a miss is an empty std::optional; faults throw diskcache::Error
+// subclasses whose message names the directory and, where relevant, the key.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "diskcache/codec.hpp"
+#include "diskcache/settings.hpp"
+#include "diskcache/value.hpp"
+
+namespace diskcache {
+
+// Called by long operations with (items done, items expected); `expected`
+// may grow while the operation runs if other processes add items.
+using Progress = std::function<void(std::int64_t done, std::int64_t expected)>;
+
+// Optional arguments of set/add/push.
+struct SetOptions {
+  std::optional<double> expire;  // seconds from now; unset = never expires
+  Value tag;                     // None = no tag; else int, float, str or bytes
+};
+
+// A stored value with its metadata (get_entry/pop_entry).
+struct Entry {
+  Value value;
+  std::optional<double> expire_time;  // Unix seconds
+  Value tag;
+};
+
+// A key, its value and metadata (peekitem/pull/peek).
+struct Item {
+  Value key;
+  Value value;
+  std::optional<double> expire_time;
+  Value tag;
+};
+
+enum class Side { Front, Back };
+
+struct Stats {
+  std::int64_t hits = 0;
+  std::int64_t misses = 0;
+};
+
+struct MemoizeOptions {
+  std::optional<double> expire;  // <= 0: results are computed but not stored
+  Value tag;
+};
+
+class Cache;
+
+// An open write transaction (SQLite BEGIN IMMEDIATE) on the calling thread.
+// Every operation of the same Cache on this thread joins it; other threads
+// and processes wait. commit() makes all of it visible at once; destroying
+// an uncommitted Transaction rolls everything back. Value files replaced or
+// deleted inside are removed only after the commit; files written inside are
+// removed again on rollback. A transaction opened while another is open on
+// the same thread is nested: its commit() does nothing, and abandoning it
+// dooms the outer one (whose commit() then throws).
+// Thread-safety: use it only on the thread that opened it.
+class Transaction {
+ public:
+  Transaction(Transaction&& other) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  ~Transaction();
+
+  // Commits. Throws Timeout when the commit cannot get the database, Error
+  // when an inner transaction was abandoned (everything is rolled back then).
+  void commit();
+  // Rolls back now. Never throws.
+  void rollback() noexcept;
+
+ private:
+  friend class Cache;
+  struct State;
+  explicit Transaction(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// Input iterator over a cache's keys, fetched in batches of 100 rows so no
+// read transaction stays open between steps. Keys added or removed meanwhile
+// may or may not be seen, as in Python.
+class KeyIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = Value;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const Value*;
+  using reference = const Value&;
+
+  KeyIterator() = default;  // end
+  reference operator*() const { return batch_[index_]; }
+  pointer operator->() const { return &batch_[index_]; }
+  KeyIterator& operator++();
+  void operator++(int) { ++*this; }
+  friend bool operator==(const KeyIterator& a, const KeyIterator& b) { return a.done() == b.done(); }
+
+ private:
+  friend class Cache;
+  enum class Order { RowidAscending, RowidDescending, KeyAscending, KeyDescending };
+  KeyIterator(Cache* cache, Order order);
+  bool done() const { return cache_ == nullptr; }
+  void fetch();
+
+  Cache* cache_ = nullptr;
+  Order order_ = Order::RowidAscending;
+  std::vector<Value> batch_;
+  std::size_t index_ = 0;
+  // Resume point after the last row fetched.
+  std::int64_t last_rowid_ = 0, bound_rowid_ = 0;
+  Value last_key_;
+  std::int64_t last_raw_ = 0;
+  bool started_ = false;
+};
+
+struct KeyRange {
+  KeyIterator first;
+  KeyIterator begin() const { return first; }
+  KeyIterator end() const { return {}; }
+};
+
+class Cache {
+ public:
+  // Opens (or, unless read-only, creates) the cache in `directory`.
+  // Throws IoError when the directory cannot be created or written,
+  // CorruptCache when cache.db is damaged or not a database or a Settings
+  // row is of the wrong type, Error when read-only and no cache is there.
+  explicit Cache(std::filesystem::path directory, Options options = {});
+  ~Cache();
+  Cache(Cache&&) noexcept;
+  Cache& operator=(Cache&&) noexcept;
+  Cache(const Cache&) = delete;
+  Cache& operator=(const Cache&) = delete;
+
+  const std::filesystem::path& directory() const noexcept;
+  bool read_only() const noexcept;
+  // The settings in force for this handle (resolved at open).
+  std::int64_t size_limit() const noexcept;
+  EvictionPolicy eviction_policy() const noexcept;
+  std::int64_t cull_limit() const noexcept;
+  std::int64_t min_file_size() const noexcept;
+  bool statistics_enabled() const noexcept;
+  bool tag_index() const noexcept;
+  std::chrono::duration<double> timeout() const noexcept;
+  // Current time of this handle's clock (Unix seconds).
+  double now() const;
+
+  // ---- items
+  // Stores `value` under `key` (replacing any value), then culls. True.
+  bool set(const Value& key, const Value& value, const SetOptions& options = {});
+  template <class T>
+    requires(!std::is_convertible_v<const T&, Value>)
+  bool set(const Value& key, const T& value, const SetOptions& options = {}) {
+    return set(key, Codec<T>::encode(value), options);
+  }
+  // Streams `in` to a value file without holding it in memory (Python's
+  // set(read=True)); Python reads it back as bytes.
+  bool set_stream(const Value& key, std::istream& in, const SetOptions& options = {});
+  // Stores only when `key` is missing or expired. True when stored.
+  bool add(const Value& key, const Value& value, const SetOptions& options = {});
+
+  // The value, or std::nullopt on a miss (missing, expired, or its value
+  // file vanished). Counts a hit or miss when statistics are on.
+  std::optional<Value> get(const Value& key);
+  template <class T>
+  std::optional<T> get(const Value& key) {
+    auto v = get(key);
+    if (!v) return std::nullopt;
+    return Codec<T>::decode(*v);
+  }
+  // Like get, with expire_time and tag.
+  std::optional<Entry> get_entry(const Value& key);
+  // Writes a bytes or text value to `out` in chunks (file-backed values are
+  // never loaded whole). False on a miss; TypeMismatch for other values.
+  bool read(const Value& key, std::ostream& out);
+
+  // Adds `delta` to the integer under `key` atomically and returns the new
+  // value. A missing or expired key starts from `default_value`; with no
+  // default it throws KeyNotFound. Throws TypeMismatch when the value is not
+  // an integer, UnsupportedValue when the result leaves int64.
+  std::int64_t incr(const Value& key, std::int64_t delta = 1,
+                    std::optional<std::int64_t> default_value = 0);
+  std::int64_t decr(const Value& key, std::int64_t delta = 1,
+                    std::optional<std::int64_t> default_value = 0);
+
+  // Removes and returns the value; std::nullopt on a miss.
+  std::optional<Value> pop(const Value& key);
+  std::optional<Entry> pop_entry(const Value& key);
+  // Removes the key (Python's delete). False when it was missing or expired.
+  bool erase(const Value& key);
+  // True when present and not expired.
+  bool contains(const Value& key);
+  // Sets a new expiry (unset = never) on a present key. False on a miss.
+  bool touch(const Value& key, std::optional<double> expire = std::nullopt);
+
+  // Number of items (Settings.count, expired ones included, as in Python).
+  std::int64_t size();
+  // Bytes on disk: database pages plus value files.
+  std::int64_t volume();
+  Stats stats(bool enable = true, bool reset = false);
+  void create_tag_index();
+  void drop_tag_index();
+
+  // ---- bulk operations; each returns the number of items removed and
+  // reports progress. On Timeout the exception's completed() says how many
+  // were removed before it.
+  std::int64_t expire(std::optional<double> now = std::nullopt, const Progress& progress = {});
+  std::int64_t evict(const Value& tag, const Progress& progress = {});
+  std::int64_t clear(const Progress& progress = {});
+  std::int64_t cull(const Progress& progress = {});
+  // Verifies the database and the value files (Python's check). Returns the
+  // warnings, empty when all is well; with `fix`, repairs what it reports
+  // (removes unknown files and rows whose file is missing, fixes sizes and
+  // counters, vacuums).
+  std::vector<std::string> check(bool fix = false, const Progress& progress = {});
+
+  // ---- order
+  // Keys in insertion (rowid) order; `for (const Value& key : cache)`.
+  KeyRange keys(bool reverse = false);
+  KeyIterator begin() { return keys().begin(); }
+  KeyIterator end() { return {}; }
+  // Keys in SQLite's sort order of the stored key (Python's iterkeys).
+  KeyRange sorted_keys(bool reverse = false);
+  // The last (or first) inserted item; expired items met on the way are
+  // removed. Throws KeyNotFound when the cache is empty.
+  Item peekitem(bool last = true);
+
+  // ---- queue (Python's push/pull/peek): integer keys from 500000000000000,
+  // or "prefix-%015d" text keys.
+  Value push(const Value& value, const std::optional<std::string>& prefix = std::nullopt,
+             Side side = Side::Back, const SetOptions& options = {});
+  std::optional<Item> pull(const std::optional<std::string>& prefix = std::nullopt, Side side = Side::Front);
+  std::optional<Item> peek(const std::optional<std::string>& prefix = std::nullopt, Side side = Side::Front);
+
+  // ---- transactions
+  [[nodiscard]] Transaction transact();
+  // Runs `body` in a transaction: commits when it returns, rolls back when
+  // it throws (and rethrows).
+  template <class F>
+  decltype(auto) transact(F&& body) {
+    Transaction tx = transact();
+    if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
+      std::forward<F>(body)();
+      tx.commit();
+    } else {
+      decltype(auto) result = std::forward<F>(body)();
+      tx.commit();
+      return result;
+    }
+  }
+
+  // ---- memoize: wraps `fn` so results are cached under the key
+  // (name, arg1, ..., argN, None), the key Python's memoize(name=...) uses
+  // for positional arguments. The Cache must outlive the returned callable.
+  template <class F>
+  auto memoize(Value name, F fn, MemoizeOptions options = {}) {
+    return [this, name = std::move(name), fn = std::move(fn), options](const auto&... args) {
+      using R = std::decay_t<std::invoke_result_t<const F&, decltype(args)...>>;
+      const Value key = Value::tuple({name, Codec<std::decay_t<decltype(args)>>::encode(args)..., Value()});
+      if (auto hit = get(key)) return Codec<R>::decode(*hit);
+      R result = fn(args...);
+      if (!options.expire || *options.expire > 0)
+        set(key, Codec<R>::encode(result), SetOptions{options.expire, options.tag});
+      return result;
+    };
+  }
+
+  // ---- side table: data kept in cache.db that Python never sees as cache
+  // items (versioned table `diskcache_side`). Writes join the calling
+  // thread's transaction, so they commit atomically with cache changes.
+  void side_put(std::string_view space, const Value& name, const Value& value);
+  std::optional<Value> side_get(std::string_view space, const Value& name);
+  bool side_erase(std::string_view space, const Value& name);
+  std::vector<std::pair<Value, Value>> side_list(std::string_view space);
+  static constexpr int kSideSchemaVersion = 1;
+
+  // Closes the calling thread's connection (reopened on next use).
+  void close();
+
+  struct Impl;
+  // Internal: for the library's own modules (fanout, primitives, gpu).
+  Impl& impl() noexcept { return *impl_; }
+
+ private:
+  friend class KeyIterator;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace diskcache

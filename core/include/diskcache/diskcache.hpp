@@ -1,0 +1,9 @@
+// Umbrella header: everything a user of diskcache::core needs.
+#pragma once
+
+#include "diskcache/cache.hpp"
+#include "diskcache/codec.hpp"
+#include "diskcache/error.hpp"
+#include "diskcache/pickle.hpp"
+#include "diskcache/settings.hpp"
+#include "diskcache/value.hpp"

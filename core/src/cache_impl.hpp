@@ -1,0 +1,124 @@
+// Internal state of a Cache, shared by the files that implement it.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "diskcache/cache.hpp"
+#include "sqlite_db.hpp"
+#include "stored_value.hpp"
+#include "value_files.hpp"
+
+namespace diskcache {
+namespace detail {
+class WriteScope;
+}
+
+// Settings after precedence (defaults < stored < opener), typed.
+struct ResolvedSettings {
+  std::int64_t size_limit = std::int64_t{1} << 30;
+  EvictionPolicy eviction_policy = EvictionPolicy::LeastRecentlyStored;
+  std::int64_t cull_limit = 10;
+  bool statistics = false;
+  bool tag_index = false;
+  std::int64_t min_file_size = 1 << 15;
+  std::int64_t pickle_protocol = 5;
+  std::int64_t sqlite_auto_vacuum = 1;
+  std::int64_t sqlite_cache_size = 1 << 13;
+  std::string sqlite_journal_mode = "wal";
+  std::int64_t sqlite_mmap_size = 1 << 26;
+  std::int64_t sqlite_synchronous = 1;
+  std::vector<std::string> ignored_pragmas;  // unknown sqlite_* rows
+};
+
+struct Cache::Impl {
+  Impl(std::filesystem::path directory, Options options);
+
+  std::filesystem::path dir;
+  std::string db_path;
+  Options options;
+  ResolvedSettings settings;
+  std::atomic<bool> statistics{false};
+  std::int64_t page_size = 4096;
+  std::unique_ptr<detail::ValueFiles> files;
+
+  // The calling thread's connection (opened on first use, fresh after fork).
+  detail::Connection& conn();
+  void close_thread_connection();
+
+  double now() const;
+  // "in /dir" or "for key 'k' in /dir": the tail of every error message.
+  std::string where() const;
+  std::string where(const Value& key) const;
+  void require_writable(const char* operation) const;
+  // Runs `fn`, adding the key and directory to any diskcache::Error.
+  template <class F>
+  decltype(auto) with_context(const Value& key, F&& fn);
+
+  // Settings.value for `key` read now (counters: count, size, hits, misses).
+  std::int64_t setting_int(detail::Connection& c, const char* key);
+  std::int64_t volume(detail::Connection& c);
+  // Python's _cull: expired rows first, then by policy while over the limit.
+  void cull_on_write(detail::Connection& c, detail::WriteScope& scope, double now);
+
+ private:
+  std::unique_ptr<detail::Connection> open_connection(bool for_setup);
+  void apply_pragmas(detail::Connection& c, bool writable_setup);
+  void initialise();
+
+  const std::uint64_t id_;
+  std::mutex mu_;
+  std::uint64_t fork_generation_;
+  std::unordered_map<std::thread::id, std::unique_ptr<detail::Connection>> conns_;  // guarded by mu_
+};
+
+namespace detail {
+
+// One write: joins the thread's open transaction as a savepoint, or opens
+// BEGIN IMMEDIATE. Value files registered here are removed on rollback
+// (written ones) or after the outermost commit (replaced ones).
+class WriteScope {
+ public:
+  // `new_file`: a value file written for this change; removed if BEGIN fails.
+  WriteScope(Connection& conn, ValueFiles& files, const std::optional<std::string>& new_file = std::nullopt);
+  ~WriteScope();
+  WriteScope(const WriteScope&) = delete;
+  WriteScope& operator=(const WriteScope&) = delete;
+
+  void wrote_file(const std::optional<std::string>& name);
+  void remove_after_commit(const std::optional<std::string>& name);
+  void commit();
+  void rollback() noexcept;
+  bool active() const noexcept { return active_; }
+
+ private:
+  Connection& conn_;
+  ValueFiles& files_;
+  bool nested_;
+  bool active_ = true;
+  std::size_t wrote_mark_, remove_mark_;
+};
+
+}  // namespace detail
+
+template <class F>
+decltype(auto) Cache::Impl::with_context(const Value& key, F&& fn) {
+  try {
+    return std::forward<F>(fn)();
+  } catch (const Timeout& e) {
+    throw Timeout(std::string(e.what()) + " " + where(key), e.completed());
+  } catch (const CorruptCache& e) {
+    throw CorruptCache(std::string(e.what()) + " " + where(key));
+  } catch (const UnsupportedValue& e) {
+    throw UnsupportedValue(std::string(e.what()) + " " + where(key));
+  } catch (const TypeMismatch& e) {
+    throw TypeMismatch(std::string(e.what()) + " " + where(key));
+  }
+}
+
+}  // namespace diskcache

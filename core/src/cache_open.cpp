@@ -1,0 +1,205 @@
+// Opening a cache: directory, connections per thread (fresh after fork),
+// settings precedence, pragmas and schema.
+#include <pthread.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <chrono>
+#include <map>
+
+#include "cache_impl.hpp"
+#include "diskcache/error.hpp"
+#include "schema.hpp"
+
+namespace diskcache {
+namespace {
+
+std::atomic<std::uint64_t> g_next_cache_id{1};
+std::atomic<std::uint64_t> g_fork_generation{0};
+
+void bump_fork_generation() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+const int g_atfork_registered = pthread_atfork(nullptr, nullptr, &bump_fork_generation);
+
+// Fast path to the calling thread's connection of the last cache it used.
+struct ThreadSlot {
+  std::uint64_t cache_id = 0;
+  std::uint64_t fork_generation = 0;
+  detail::Connection* conn = nullptr;
+};
+thread_local ThreadSlot t_slot;
+
+}  // namespace
+
+std::string_view to_string(EvictionPolicy policy) noexcept {
+  switch (policy) {
+    case EvictionPolicy::LeastRecentlyStored: return "least-recently-stored";
+    case EvictionPolicy::LeastRecentlyUsed: return "least-recently-used";
+    case EvictionPolicy::LeastFrequentlyUsed: return "least-frequently-used";
+    case EvictionPolicy::None: return "none";
+  }
+  return "none";
+}
+
+std::optional<EvictionPolicy> parse_eviction_policy(std::string_view name) noexcept {
+  for (auto p : {EvictionPolicy::LeastRecentlyStored, EvictionPolicy::LeastRecentlyUsed,
+                 EvictionPolicy::LeastFrequentlyUsed, EvictionPolicy::None})
+    if (to_string(p) == name) return p;
+  return std::nullopt;
+}
+
+Cache::Impl::Impl(std::filesystem::path directory, Options opts)
+    : dir(std::move(directory)), options(std::move(opts)), id_(g_next_cache_id.fetch_add(1)),
+      fork_generation_(g_fork_generation.load()) {
+  (void)g_atfork_registered;
+  db_path = (dir / "cache.db").string();
+  if (options.timeout.count() < 0) throw InvalidArgument("timeout must not be negative");
+  std::error_code ec;
+  if (options.read_only) {
+    if (!std::filesystem::is_directory(dir, ec))
+      throw Error("no cache at " + dir.string() + ": not a directory (opened read-only, nothing is created)");
+    if (!std::filesystem::exists(db_path, ec))
+      throw Error("no cache at " + dir.string() + ": cache.db is missing (opened read-only, nothing is created)");
+  } else {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw IoError("cannot create cache directory " + dir.string() + ": " + ec.message(), ec.value());
+    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+      throw IoError("cache directory " + dir.string() + " is not writable: " + std::strerror(errno), errno);
+  }
+  files = std::make_unique<detail::ValueFiles>(dir, options.durable);
+  initialise();
+}
+
+double Cache::Impl::now() const {
+  if (options.clock) return options.clock();
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string Cache::Impl::where() const { return "in " + dir.string(); }
+std::string Cache::Impl::where(const Value& key) const {
+  std::string repr = key.repr();
+  if (repr.size() > 100) repr = repr.substr(0, 97) + "...";
+  return "for key " + repr + " in " + dir.string();
+}
+
+void Cache::Impl::require_writable(const char* operation) const {
+  if (options.read_only)
+    throw ReadOnlyCache(std::string(operation) + " refused: cache " + dir.string() + " is opened read-only");
+}
+
+std::unique_ptr<detail::Connection> Cache::Impl::open_connection(bool for_setup) {
+  detail::Connection::Config config{db_path, options.read_only, options.timeout, options.retry};
+  auto conn = std::make_unique<detail::Connection>(config);
+  apply_pragmas(*conn, for_setup);
+  return conn;
+}
+
+// Pragmas come from typed settings only: nothing read from the database is
+// spliced into SQL text.
+void Cache::Impl::apply_pragmas(detail::Connection& c, bool writable_setup) {
+  const auto& s = settings;
+  if (!options.read_only) {
+    if (writable_setup) {
+      c.exec("PRAGMA auto_vacuum = " + std::to_string(s.sqlite_auto_vacuum));
+      detail::Query q(c, "PRAGMA journal_mode");
+      const std::string current = q.step() ? std::string(q.text(0)) : "";
+      if (current != s.sqlite_journal_mode) c.exec("PRAGMA journal_mode = " + s.sqlite_journal_mode);
+    }
+    c.exec("PRAGMA synchronous = " + std::to_string(s.sqlite_synchronous));
+  } else {
+    c.exec("PRAGMA query_only = 1");
+  }
+  c.exec("PRAGMA cache_size = " + std::to_string(s.sqlite_cache_size));
+  c.exec("PRAGMA mmap_size = " + std::to_string(s.sqlite_mmap_size));
+}
+
+void Cache::Impl::initialise() {
+  auto conn = std::make_unique<detail::Connection>(
+      detail::Connection::Config{db_path, options.read_only, options.timeout, options.retry});
+  std::map<std::string, detail::SqlScalar> stored;
+  try {
+    stored = detail::read_settings(*conn);
+  } catch (const CorruptCache& e) {
+    throw CorruptCache(std::string(e.what()) + " (cache " + dir.string() + ")");
+  }
+  if (options.read_only && stored.empty())
+    throw Error("no cache at " + dir.string() + ": cache.db has no Settings table");
+  settings = detail::resolve_settings(stored, options.settings, db_path);
+  statistics = settings.statistics;
+  apply_pragmas(*conn, true);
+  if (!options.read_only) {
+    detail::create_schema(*conn, settings, stored);
+  } else if (!detail::has_cache_table(*conn)) {
+    throw Error("no cache at " + dir.string() + ": cache.db has no Cache table");
+  }
+  detail::Query q(*conn, "PRAGMA page_size");
+  if (q.step()) page_size = q.int64(0);
+}
+
+detail::Connection& Cache::Impl::conn() {
+  const std::uint64_t generation = g_fork_generation.load(std::memory_order_relaxed);
+  if (t_slot.cache_id == id_ && t_slot.fork_generation == generation) return *t_slot.conn;
+  std::lock_guard lock(mu_);
+  if (generation != fork_generation_) {
+    // Connections inherited across fork() must not be used or closed here:
+    // SQLite forbids both. Leak them and start afresh.
+    for (auto& [thread, c] : conns_) (void)c.release();
+    conns_.clear();
+    fork_generation_ = generation;
+  }
+  auto& slot = conns_[std::this_thread::get_id()];
+  if (!slot) slot = open_connection(false);
+  t_slot = {id_, generation, slot.get()};
+  return *slot;
+}
+
+void Cache::Impl::close_thread_connection() {
+  std::lock_guard lock(mu_);
+  auto it = conns_.find(std::this_thread::get_id());
+  if (it == conns_.end()) return;
+  if (it->second->tx_depth > 0) throw Error("close() refused: a transaction is open on this thread " + where());
+  conns_.erase(it);
+  t_slot = {};
+}
+
+std::int64_t Cache::Impl::setting_int(detail::Connection& c, const char* key) {
+  detail::Query q(c, "SELECT value FROM Settings WHERE key = ?");
+  q.bind_text(1, key);
+  if (!q.step()) throw CorruptCache(std::string("Settings.") + key + " is missing " + where());
+  if (q.column_type(0) == SQLITE_FLOAT) return static_cast<std::int64_t>(q.real(0));
+  if (q.column_type(0) != SQLITE_INTEGER)
+    throw CorruptCache(std::string("Settings.") + key + " is not a number " + where());
+  return q.int64(0);
+}
+
+std::int64_t Cache::Impl::volume(detail::Connection& c) {
+  detail::Query q(c, "PRAGMA page_count");
+  const std::int64_t pages = q.step() ? q.int64(0) : 0;
+  return page_size * pages + setting_int(c, "size");
+}
+
+// ------------------------------------------------------------------ Cache
+
+Cache::Cache(std::filesystem::path directory, Options options)
+    : impl_(std::make_unique<Impl>(std::move(directory), std::move(options))) {}
+Cache::~Cache() = default;
+Cache::Cache(Cache&&) noexcept = default;
+Cache& Cache::operator=(Cache&&) noexcept = default;
+
+const std::filesystem::path& Cache::directory() const noexcept { return impl_->dir; }
+bool Cache::read_only() const noexcept { return impl_->options.read_only; }
+std::int64_t Cache::size_limit() const noexcept { return impl_->settings.size_limit; }
+EvictionPolicy Cache::eviction_policy() const noexcept { return impl_->settings.eviction_policy; }
+std::int64_t Cache::cull_limit() const noexcept { return impl_->settings.cull_limit; }
+std::int64_t Cache::min_file_size() const noexcept { return impl_->settings.min_file_size; }
+bool Cache::statistics_enabled() const noexcept { return impl_->statistics; }
+bool Cache::tag_index() const noexcept { return impl_->settings.tag_index; }
+std::chrono::duration<double> Cache::timeout() const noexcept { return impl_->options.timeout; }
+double Cache::now() const { return impl_->now(); }
+void Cache::close() { impl_->close_thread_connection(); }
+
+}  // namespace diskcache

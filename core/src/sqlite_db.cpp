@@ -1,0 +1,138 @@
+#include "sqlite_db.hpp"
+
+#include <sqlite3.h>
+
+#include <cerrno>
+#include <thread>
+
+#include "diskcache/error.hpp"
+
+namespace diskcache::detail {
+
+void check_sqlite(int rc, sqlite3* db, const std::string& context) {
+  if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return;
+  const std::string detail = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  const std::string what = context + ": " + detail;
+  switch (rc & 0xFF) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: throw Timeout(what + " (database busy past the timeout)");
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: throw CorruptCache(what);
+    case SQLITE_FULL: throw IoError(what + " (disk full)", ENOSPC);
+    case SQLITE_IOERR: throw IoError(what, EIO);
+    case SQLITE_READONLY: throw ReadOnlyCache(what);
+    case SQLITE_CANTOPEN: throw IoError(what, ENOENT);
+    case SQLITE_PERM: throw IoError(what, EACCES);
+    default: throw Error(what);
+  }
+}
+
+Connection::Connection(const Config& config) : config_(config) {
+  const int flags = (config.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                    SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(config.path.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    check_sqlite(rc, nullptr, "open " + config.path + ": " + msg);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  // Python's triggers use double-quoted string literals.
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DML, 1, nullptr);
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DDL, 1, nullptr);
+  sqlite3_busy_handler(db_, &Connection::on_busy, this);
+}
+
+Connection::~Connection() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+// Backs off from a bare yield to 1 ms sleeps; gives up at the timeout.
+int Connection::on_busy(void* self_ptr, int count) {
+  auto* self = static_cast<Connection*>(self_ptr);
+  const auto now = std::chrono::steady_clock::now();
+  if (count == 0) self->busy_since_ = now;
+  if (!self->config_.retry_forever && now - self->busy_since_ >= self->config_.timeout) return 0;
+  if (count < 8) {
+    std::this_thread::yield();
+  } else {
+    const int shift = std::min(count - 8, 6);
+    std::this_thread::sleep_for(std::chrono::microseconds(20 << shift));  // 20 us .. 1.28 ms
+  }
+  return 1;
+}
+
+sqlite3_stmt* Connection::statement(const char* sql) {
+  auto it = statements_.find(sql);
+  if (it != statements_.end()) return it->second;
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  check_sqlite(rc, db_, "prepare in " + config_.path);
+  statements_.emplace(sql, stmt);
+  return stmt;
+}
+
+void Connection::exec(const std::string& sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (err) sqlite3_free(err);
+  check_sqlite(rc, db_, config_.path + " (" + sql.substr(0, 60) + ")");
+}
+
+Query::Query(Connection& conn, const char* sql) : conn_(conn), stmt_(conn.statement(sql)) {}
+
+Query::~Query() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+Query& Query::bind(int index, std::int64_t v) {
+  sqlite3_bind_int64(stmt_, index, v);
+  return *this;
+}
+Query& Query::bind(int index, double v) {
+  sqlite3_bind_double(stmt_, index, v);
+  return *this;
+}
+Query& Query::bind_text(int index, std::string_view v) {
+  sqlite3_bind_text64(stmt_, index, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  return *this;
+}
+Query& Query::bind_blob(int index, std::string_view v) {
+  sqlite3_bind_blob64(stmt_, index, v.data(), v.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+Query& Query::bind_null(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+bool Query::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  check_sqlite(rc, conn_.handle(), conn_.path());
+  return false;
+}
+
+void Query::run() {
+  while (step()) {
+  }
+}
+
+int Query::column_type(int col) const { return sqlite3_column_type(stmt_, col); }
+bool Query::is_null(int col) const { return column_type(col) == SQLITE_NULL; }
+std::int64_t Query::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+double Query::real(int col) const { return sqlite3_column_double(stmt_, col); }
+std::string_view Query::text(int col) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string_view();
+}
+std::string_view Query::blob(int col) const {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+  return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string_view();
+}
+
+}  // namespace diskcache::detail

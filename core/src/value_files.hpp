@@ -1,0 +1,61 @@
+// Value files: large values live in `<dir>/xx/yy/<28 hex>.val`, the names
+// Python diskcache generates. Files are written under a temporary name and
+// renamed into place; names read from the database are checked against that
+// exact form and opened one path component at a time with O_NOFOLLOW, so a
+// hostile row or a planted symlink never leads outside the directory.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace diskcache::detail {
+
+class ValueFiles {
+ public:
+  // Opens `directory` (which must exist). `durable`: fsync each file and its
+  // folders before returning from a write.
+  ValueFiles(const std::filesystem::path& directory, bool durable);
+  ~ValueFiles();
+  ValueFiles(const ValueFiles&) = delete;
+  ValueFiles& operator=(const ValueFiles&) = delete;
+
+  // True for exactly "xx/yy/<28 lowercase hex>.val".
+  static bool valid_name(std::string_view name) noexcept;
+
+  // Writes `data` to a new value file; returns its relative name. The file
+  // is complete (and synced when durable) before this returns. Throws
+  // IoError naming the path (ENOSPC, EACCES, ...); nothing is left behind.
+  std::string write(std::string_view data);
+  // Like write, pulling chunks from `next_chunk` until it returns false.
+  // Returns the name and sets `size` to the bytes written.
+  std::string write_chunks(const std::function<bool(std::string& chunk)>& next_chunk, std::int64_t& size);
+
+  // Reads a whole value file. std::nullopt when it does not exist (a
+  // concurrent delete: a miss). Throws CorruptCache for an invalid name, a
+  // symlink, a non-regular file or a size other than `expected_size`
+  // (when >= 0), IoError for read failures.
+  std::optional<std::string> read(const std::string& name, std::int64_t expected_size);
+  // Streams a value file to `out`; false when it does not exist.
+  bool read_to(const std::string& name, std::int64_t expected_size, std::ostream& out);
+
+  // Deletes a value file and prunes its empty folders. Never throws;
+  // invalid names are ignored.
+  void remove(const std::string& name) noexcept;
+
+  // Size in bytes of a value file, or -1 when missing (check()).
+  std::int64_t file_size(const std::string& name);
+  std::string full_path(const std::string& name) const;
+
+ private:
+  int open_file(const std::string& name);  // -1 when missing
+  std::filesystem::path dir_;
+  int dir_fd_ = -1;
+  bool durable_;
+};
+
+}  // namespace diskcache::detail

@@ -1,0 +1,72 @@
+#include "cache_impl.hpp"
+
+namespace diskcache::detail {
+
+WriteScope::WriteScope(Connection& conn, ValueFiles& files, const std::optional<std::string>& new_file)
+    : conn_(conn), files_(files), nested_(conn.tx_depth > 0) {
+  try {
+    Query(conn_, nested_ ? "SAVEPOINT dc" : "BEGIN IMMEDIATE").run();
+  } catch (...) {
+    if (new_file) files_.remove(*new_file);
+    throw;
+  }
+  wrote_mark_ = conn_.tx_remove_on_rollback.size();
+  remove_mark_ = conn_.tx_remove_after_commit.size();
+  ++conn_.tx_depth;
+  wrote_file(new_file);
+}
+
+WriteScope::~WriteScope() { rollback(); }
+
+void WriteScope::wrote_file(const std::optional<std::string>& name) {
+  if (name) conn_.tx_remove_on_rollback.push_back(*name);
+}
+
+void WriteScope::remove_after_commit(const std::optional<std::string>& name) {
+  if (name) conn_.tx_remove_after_commit.push_back(*name);
+}
+
+void WriteScope::commit() {
+  if (!active_) return;
+  if (nested_) {
+    Query(conn_, "RELEASE dc").run();
+    active_ = false;
+    --conn_.tx_depth;
+    return;
+  }
+  try {
+    Query(conn_, "COMMIT").run();
+  } catch (...) {
+    rollback();
+    throw;
+  }
+  active_ = false;
+  --conn_.tx_depth;
+  std::vector<std::string> obsolete = std::move(conn_.tx_remove_after_commit);
+  conn_.tx_remove_after_commit.clear();
+  conn_.tx_remove_on_rollback.clear();
+  for (const auto& name : obsolete) files_.remove(name);
+}
+
+void WriteScope::rollback() noexcept {
+  if (!active_) return;
+  active_ = false;
+  --conn_.tx_depth;
+  try {
+    if (nested_) {
+      Query(conn_, "ROLLBACK TO dc").run();
+      Query(conn_, "RELEASE dc").run();
+    } else {
+      Query(conn_, "ROLLBACK").run();
+    }
+  } catch (...) {
+    // SQLite may already have rolled back (disk full, I/O error).
+  }
+  auto& written = conn_.tx_remove_on_rollback;
+  for (std::size_t i = wrote_mark_; i < written.size(); ++i) files_.remove(written[i]);
+  written.resize(std::min(written.size(), wrote_mark_));
+  auto& obsolete = conn_.tx_remove_after_commit;
+  obsolete.resize(std::min(obsolete.size(), remove_mark_));  // still referenced after rollback
+}
+
+}  // namespace diskcache::detail
