@@ -105,8 +105,11 @@ void Cache::Impl::apply_pragmas(detail::Connection& c, bool writable_setup) {
   if (!options.read_only) {
     if (writable_setup) {
       c.exec("PRAGMA auto_vacuum = " + std::to_string(s.sqlite_auto_vacuum));
-      detail::Query q(c, "PRAGMA journal_mode");
-      const std::string current = q.step() ? std::string(q.text(0)) : "";
+      std::string current;
+      {
+        detail::Query q(c, "PRAGMA journal_mode");
+        if (q.step()) current = q.text(0);
+      }
       if (current != s.sqlite_journal_mode) c.exec("PRAGMA journal_mode = " + s.sqlite_journal_mode);
     }
     c.exec("PRAGMA synchronous = " + std::to_string(s.sqlite_synchronous));
