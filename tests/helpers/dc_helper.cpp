@@ -1,1 +1,125 @@
-int main(){return 0;}
+// Helper program driven by the cross-process tests. Commands:
+//   incr DIR KEY N            N x cache.incr(KEY)
+//   transact-incr DIR KEY N   N x { transaction: v = get(KEY); set(KEY, v + 1) }
+//   writer DIR SEED           stores self-checking values forever (killed by
+//                             the test); prints "ready" after the first one
+//   verify DIR                checks every self-checking value; prints
+//                             "ok <count>" or the first bad key (exit 1)
+// Self-checking value: bytes = seed (8 LE) + length (8 LE) + body with
+// body[j] = (seed + 131 j) % 251, or the tuple (seed, body). Large ones
+// (>= 32 KiB) live in value files.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <random>
+#include <string>
+
+#include "diskcache/diskcache.hpp"
+
+using namespace diskcache;
+
+namespace {
+
+std::string body(std::uint64_t seed, std::size_t n) {
+  std::string out(n, '\0');
+  for (std::size_t j = 0; j < n; ++j) out[j] = static_cast<char>((seed + 131 * j) % 251);
+  return out;
+}
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+std::uint64_t get_u64(const std::string& s, std::size_t at) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);
+  return v;
+}
+
+Value self_checking(std::uint64_t seed, std::size_t n, bool as_tuple) {
+  if (as_tuple) return Value::tuple({static_cast<std::int64_t>(seed), Bytes(body(seed, n))});
+  std::string out;
+  put_u64(out, seed);
+  put_u64(out, n);
+  return Value(Bytes(out + body(seed, n)));
+}
+
+bool valid(const Value& v) {
+  if (v.type() == Value::Type::Tuple) {
+    const auto& t = v.items();
+    if (t.size() != 2) return false;
+    const auto seed = static_cast<std::uint64_t>(t[0].as_int());
+    const std::string& b = t[1].as_bytes().data;
+    return b == body(seed, b.size());
+  }
+  const std::string& s = v.as_bytes().data;
+  if (s.size() < 16) return false;
+  const std::uint64_t seed = get_u64(s, 0), n = get_u64(s, 8);
+  return n == s.size() - 16 && s.compare(16, std::string::npos, body(seed, n)) == 0;
+}
+
+int writer(const std::string& dir, std::uint64_t seed) {
+  Cache cache(dir);
+  std::mt19937_64 rng(seed);
+  bool announced = false;
+  for (std::uint64_t i = 0;; ++i) {
+    const std::size_t n = rng() % 4 == 0 ? 33000 + rng() % 60000 : 10 + rng() % 400;
+    const std::string key = "k" + std::to_string(rng() % 200);
+    const Value value = self_checking(rng(), n, rng() % 3 == 0);
+    switch (rng() % 5) {
+      case 0: cache.erase(key); break;
+      case 1: cache.transact([&] {
+        cache.set(key, value);
+        cache.set(key + "-pair", value);
+      }); break;
+      default: cache.set(key, value);
+    }
+    if (!announced) {
+      std::puts("ready");
+      std::fflush(stdout);
+      announced = true;
+    }
+  }
+}
+
+int verify(const std::string& dir) {
+  Cache cache(dir);
+  std::int64_t count = 0;
+  for (const Value& key : cache) {
+    auto value = cache.get(key);
+    if (!value || !valid(*value)) {
+      std::printf("bad value for %s\n", key.repr().c_str());
+      return 1;
+    }
+    ++count;
+  }
+  std::printf("ok %lld\n", static_cast<long long>(count));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const std::string cmd = argc > 1 ? argv[1] : "";
+    if (cmd == "incr" && argc == 5) {
+      Cache cache(argv[2]);
+      for (long i = 0, n = std::stol(argv[4]); i < n; ++i) cache.incr(argv[3]);
+      return 0;
+    }
+    if (cmd == "transact-incr" && argc == 5) {
+      Cache cache(argv[2]);
+      const Value key(argv[3]);
+      for (long i = 0, n = std::stol(argv[4]); i < n; ++i)
+        cache.transact([&] { cache.set(key, cache.get<std::int64_t>(key).value_or(0) + 1); });
+      return 0;
+    }
+    if (cmd == "writer" && argc == 4) return writer(argv[2], std::stoull(argv[3]));
+    if (cmd == "verify" && argc == 3) return verify(argv[2]);
+    std::fprintf(stderr, "usage: dc_helper incr|transact-incr DIR KEY N | writer DIR SEED | verify DIR\n");
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dc_helper: %s\n", e.what());
+    return 3;
+  }
+}
