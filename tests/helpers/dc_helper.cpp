@@ -3,6 +3,7 @@
 //   transact-incr DIR KEY N   N x { transaction: v = get(KEY); set(KEY, v + 1) }
 //   writer DIR SEED           stores self-checking values forever (killed by
 //                             the test); prints "ready" after the first one
+//   open DIR                  opens (creating) and sets one key
 //   verify DIR                checks every self-checking value; prints
 //                             "ok <count>" or the first bad key (exit 1)
 // Self-checking value: bytes = seed (8 LE) + length (8 LE) + body with
@@ -116,7 +117,11 @@ int main(int argc, char** argv) {
     }
     if (cmd == "writer" && argc == 4) return writer(argv[2], std::stoull(argv[3]));
     if (cmd == "verify" && argc == 3) return verify(argv[2]);
-    std::fprintf(stderr, "usage: dc_helper incr|transact-incr DIR KEY N | writer DIR SEED | verify DIR\n");
+    if (cmd == "open" && argc == 3) {  // reports the error a fresh open gives
+      Cache(argv[2]).set("k", 1);
+      return 0;
+    }
+    std::fprintf(stderr, "usage: dc_helper incr|transact-incr DIR KEY N | writer DIR SEED | verify|open DIR\n");
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dc_helper: %s\n", e.what());
