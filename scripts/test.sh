@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian machine, in one command:
+#   bash scripts/test.sh
+# 1. installs the Debian packages (scripts/setup.sh),
+# 2. builds everything and runs every CTest test,
+# 3. rebuilds the core with AddressSanitizer + UBSan and runs its tests,
+# 4. builds the pickle decoder's libFuzzer target and fuzzes it briefly.
+# Builds go to build/ and build-asan/ (reused when present); -j2 throughout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export QT_QPA_PLATFORM=offscreen
+
+bash scripts/setup.sh
+
+echo "== build (RelWithDebInfo)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j2
+
+echo "== build core with AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDISKCACHE_SANITIZE=ON \
+      -DDISKCACHE_BUILD_APP=OFF -DDISKCACHE_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j2
+
+echo "== fuzz the pickle decoder (libFuzzer, 30 s)"
+mkdir -p build-fuzz
+clang++-14 -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Icore/include \
+  tests/fuzz/fuzz_pickle.cpp core/src/pickle.cpp core/src/value.cpp core/src/utf8.cpp \
+  -o build-fuzz/fuzz_pickle
+cp -r tests/fuzz/corpus build-fuzz/corpus-run 2>/dev/null || true
+build-fuzz/fuzz_pickle -max_total_time=30 -max_len=4096 -rss_limit_mb=2048 \
+  -artifact_prefix=build-fuzz/ build-fuzz/corpus-run 2>&1 | tail -n 2
+
+echo "== core tests under sanitizers"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan -L core -E consumer_package --output-on-failure -j2
+
+echo "== all tests"
+ctest --test-dir build --output-on-failure -j2
