@@ -427,8 +427,8 @@ class Decoder {
 
   // Places `child` inside `parent`; the child is sealed from now on.
   void adopt(Node& parent, NodePtr child) {
+    child->sealed = true;  // first: a node adopting itself is now sealed too
     if (parent.sealed) fail("container changed after it was used (not a plain-data pickle)");
-    child->sealed = true;
     parent.depth = std::max(parent.depth, child->depth + 1);
     if (parent.depth > limits_.max_depth) fail("nesting deeper than " + std::to_string(limits_.max_depth));
     parent.items.push_back(std::move(child));

@@ -162,7 +162,7 @@ class TestPickle : public QObject {
     QTest::newRow("APPEND to dict") << QByteArray::fromHex("80057d4e612e");
     QTest::newRow("odd SETITEMS") << QByteArray::fromHex("80057d284e752e");
     QTest::newRow("self-containing list") << QByteArray::fromHex("80055d946800612e");
-    QTest::newRow("mutation after use") << QByteArray::fromHex("80055d945d946800" "61" "4e" "61" "2e");
+    QTest::newRow("mutation after use") << QByteArray::fromHex("80055d945d946800" "61" "6800" "4e" "61" "2e");
     QTest::newRow("unhashable dict key") << QByteArray::fromHex("80057d5d4e732e");
     QByteArray deep("\x80\x05", 2);
     deep += QByteArray(2000, ']') + QByteArray(1999, 'a') + ".";

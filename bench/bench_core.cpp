@@ -1,0 +1,222 @@
+// One benchmark run of one implementation and one operation; the driver
+// (compare_core.py) interleaves runs of this library, raw SQLite and
+// Python diskcache and computes the statistics across repetitions.
+//
+//   bench_core lib|raw|file OP DIR N   ->  one JSON line of per-op latencies
+//
+// OP: get_hit   N lookups of existing small keys
+//     set_small N stores of small values (over existing keys)
+//     set_1mb / get_1mb   N stores / loads of 1 MiB values
+// `raw` runs exactly the statements Python's Cache runs for the operation,
+// as prepared statements on a connection with the same pragmas: the floor
+// for this library. `file` is a plain file write/read of the same bytes.
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "diskcache/diskcache.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kKeys = 10000;
+
+std::string key_of(int i) { return "key-" + std::to_string(i); }
+const std::string kSmall(100, 's');
+const std::string kMiB(1 << 20, 'm');
+
+void print_summary(const char* impl, const char* op, std::vector<double> us) {
+  std::sort(us.begin(), us.end());
+  const auto at = [&](double q) { return us[std::min(us.size() - 1, static_cast<std::size_t>(q * us.size()))]; };
+  std::printf("{\"impl\": \"%s\", \"op\": \"%s\", \"n\": %zu, \"median_us\": %.3f, \"p99_us\": %.3f}\n", impl, op,
+              us.size(), at(0.5), at(0.99));
+}
+
+std::vector<double> time_each(int n, const std::function<void(int)>& op) {
+  std::vector<double> us;
+  us.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = Clock::now();
+    op(i);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  return us;
+}
+
+void check(int rc, sqlite3* db) {
+  if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    std::fprintf(stderr, "sqlite: %s\n", sqlite3_errmsg(db));
+    std::exit(1);
+  }
+}
+
+// Raw SQLite with Python's per-connection pragmas and statements.
+struct Raw {
+  sqlite3* db = nullptr;
+  std::vector<sqlite3_stmt*> owned;
+  explicit Raw(const std::string& dir) {
+    check(sqlite3_open((dir + "/cache.db").c_str(), &db), db);
+    sqlite3_busy_timeout(db, 60000);
+    for (const char* p : {"PRAGMA synchronous = 1", "PRAGMA cache_size = 8192", "PRAGMA mmap_size = 67108864"})
+      check(sqlite3_exec(db, p, nullptr, nullptr, nullptr), db);
+  }
+  ~Raw() {
+    for (auto* s : owned) sqlite3_finalize(s);
+    sqlite3_close(db);
+  }
+  sqlite3_stmt* prepare(const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    check(sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr), db);
+    owned.push_back(s);
+    return s;
+  }
+  void step_all(sqlite3_stmt* s) {
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    }
+    check(rc, db);
+    sqlite3_reset(s);
+  }
+};
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 5) {
+    std::fprintf(stderr, "usage: bench_core lib|raw|file OP DIR N\n");
+    return 2;
+  }
+  const std::string impl = argv[1], op = argv[2], dir = argv[3];
+  const int n = std::stoi(argv[4]);
+  std::mt19937 rng(42);
+  std::vector<int> order(static_cast<std::size_t>(n));
+  for (auto& i : order) i = static_cast<int>(rng() % kKeys);
+
+  {  // the same starting state for every implementation
+    diskcache::Cache setup(dir);
+    if (setup.size() < kKeys)
+      setup.transact([&] {
+        for (int i = 0; i < kKeys; ++i) setup.set(key_of(i), diskcache::Bytes(kSmall));
+      });
+  }
+
+  if (impl == "lib") {
+    diskcache::Cache cache(dir);
+    if (op == "get_hit") {
+      print_summary("lib", "get_hit", time_each(n, [&](int i) {
+                      if (!cache.get(key_of(order[static_cast<std::size_t>(i)]))) std::exit(3);
+                    }));
+    } else if (op == "set_small") {
+      print_summary("lib", "set_small", time_each(n, [&](int i) {
+                      cache.set(key_of(order[static_cast<std::size_t>(i)]), diskcache::Bytes(kSmall));
+                    }));
+    } else if (op == "set_1mb") {
+      print_summary("lib", "set_1mb", time_each(n, [&](int i) { cache.set("big" + std::to_string(i % 8), diskcache::Bytes(kMiB)); }));
+    } else if (op == "get_1mb") {
+      for (int i = 0; i < 8; ++i) cache.set("big" + std::to_string(i), diskcache::Bytes(kMiB));
+      print_summary("lib", "get_1mb", time_each(n, [&](int i) {
+                      if (cache.get("big" + std::to_string(i % 8))->as_bytes().size() != kMiB.size()) std::exit(3);
+                    }));
+    }
+    return 0;
+  }
+
+  if (impl == "raw") {
+    Raw raw(dir);
+    if (op == "get_hit") {
+      auto* select = raw.prepare(
+          "SELECT rowid, expire_time, tag, mode, filename, value FROM Cache WHERE key = ? AND raw = ? AND "
+          "(expire_time IS NULL OR expire_time > ?)");
+      print_summary("raw", "get_hit", time_each(n, [&](int i) {
+                      const std::string key = key_of(order[static_cast<std::size_t>(i)]);
+                      sqlite3_bind_text(select, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+                      sqlite3_bind_int(select, 2, 1);
+                      sqlite3_bind_double(select, 3, unix_now());
+                      if (sqlite3_step(select) != SQLITE_ROW) std::exit(3);
+                      std::string value(static_cast<const char*>(sqlite3_column_blob(select, 5)),
+                                        static_cast<std::size_t>(sqlite3_column_bytes(select, 5)));
+                      sqlite3_reset(select);
+                    }));
+    } else if (op == "set_small") {
+      auto* begin = raw.prepare("BEGIN IMMEDIATE");
+      auto* commit = raw.prepare("COMMIT");
+      auto* find = raw.prepare("SELECT rowid, filename FROM Cache WHERE key = ? AND raw = ?");
+      auto* update = raw.prepare(
+          "UPDATE Cache SET store_time = ?, expire_time = ?, access_time = ?, access_count = ?, tag = ?, size = ?, "
+          "mode = ?, filename = ?, value = ? WHERE rowid = ?");
+      auto* expired = raw.prepare(
+          "SELECT filename FROM Cache WHERE expire_time IS NOT NULL AND expire_time < ? ORDER BY expire_time LIMIT ?");
+      auto* pages = raw.prepare("PRAGMA page_count");
+      auto* size = raw.prepare("SELECT value FROM Settings WHERE key = ?");
+      print_summary("raw", "set_small", time_each(n, [&](int i) {
+                      const std::string key = key_of(order[static_cast<std::size_t>(i)]);
+                      const double now = unix_now();
+                      raw.step_all(begin);
+                      sqlite3_bind_text(find, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+                      sqlite3_bind_int(find, 2, 1);
+                      if (sqlite3_step(find) != SQLITE_ROW) std::exit(3);
+                      const sqlite3_int64 rowid = sqlite3_column_int64(find, 0);
+                      sqlite3_reset(find);
+                      sqlite3_bind_double(update, 1, now);
+                      sqlite3_bind_null(update, 2);
+                      sqlite3_bind_double(update, 3, now);
+                      sqlite3_bind_int(update, 4, 0);
+                      sqlite3_bind_null(update, 5);
+                      sqlite3_bind_int(update, 6, 0);
+                      sqlite3_bind_int(update, 7, 1);
+                      sqlite3_bind_null(update, 8);
+                      sqlite3_bind_blob(update, 9, kSmall.data(), static_cast<int>(kSmall.size()), SQLITE_TRANSIENT);
+                      sqlite3_bind_int64(update, 10, rowid);
+                      raw.step_all(update);
+                      sqlite3_bind_double(expired, 1, now);
+                      sqlite3_bind_int(expired, 2, 10);
+                      raw.step_all(expired);
+                      raw.step_all(pages);
+                      sqlite3_bind_text(size, 1, "size", 4, SQLITE_STATIC);
+                      raw.step_all(size);
+                      raw.step_all(commit);
+                    }));
+    } else {
+      std::fprintf(stderr, "raw has get_hit and set_small only\n");
+      return 2;
+    }
+    return 0;
+  }
+
+  if (impl == "file") {  // plain file write/read of the same bytes
+    const std::string path = dir + "/plain.bin";
+    if (op == "set_1mb") {
+      print_summary("file", "set_1mb", time_each(n, [&](int) {
+                      const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                      if (::write(fd, kMiB.data(), kMiB.size()) != static_cast<ssize_t>(kMiB.size())) std::exit(3);
+                      ::close(fd);
+                    }));
+    } else if (op == "get_1mb") {
+      {
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (::write(fd, kMiB.data(), kMiB.size()) != static_cast<ssize_t>(kMiB.size())) return 3;
+        ::close(fd);
+      }
+      print_summary("file", "get_1mb", time_each(n, [&](int) {
+                      std::string buf(kMiB.size(), '\0');
+                      const int fd = ::open(path.c_str(), O_RDONLY);
+                      if (::read(fd, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size())) std::exit(3);
+                      ::close(fd);
+                    }));
+    }
+    return 0;
+  }
+  return 2;
+}
