@@ -241,13 +241,12 @@ bool Cache::set_stream(const Value& key, std::istream& in, const SetOptions& opt
     detail::encode_tag(options.tag);
     StoredValue sv;
     sv.mode = detail::kModeBinary;
+    std::string buffer(std::size_t{1} << 22, '\0');  // 4 MiB, as Python reads
     sv.filename = impl_->files->write_chunks(
-        [&](std::string& chunk) {
-          chunk.resize(std::size_t{1} << 22);  // 4 MiB, as Python reads
-          in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-          chunk.resize(static_cast<std::size_t>(in.gcount()));
+        [&] {
+          in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
           if (in.bad()) throw IoError("reading the input stream failed", 0);
-          return !chunk.empty();
+          return std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount()));
         },
         sv.size);
     return write_row(*impl_, k, std::move(sv), options, false, now);

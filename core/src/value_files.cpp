@@ -103,17 +103,27 @@ std::string ValueFiles::write(std::string_view data) {
   std::int64_t size = 0;
   bool sent = false;
   return write_chunks(
-      [&](std::string& chunk) {
-        if (sent) return false;
-        chunk.assign(data);
+      [&] {
+        const std::string_view chunk = sent ? std::string_view() : data;
         sent = true;
-        return true;
+        return chunk;
       },
       size);
 }
 
-std::string ValueFiles::write_chunks(const std::function<bool(std::string&)>& next_chunk, std::int64_t& size) {
-  const std::string hex = random_hex();
+std::string ValueFiles::next_stem() {
+  constexpr int kFilesPerFolder = 256;
+  std::string hex = random_hex();
+  std::lock_guard lock(prefix_mu_);
+  if (prefix_.empty() || ++prefix_uses_ >= kFilesPerFolder) {
+    prefix_ = hex.substr(0, 4);
+    prefix_uses_ = 0;
+  }
+  return hex.replace(0, 4, prefix_);
+}
+
+std::string ValueFiles::write_chunks(const std::function<std::string_view()>& next_chunk, std::int64_t& size) {
+  const std::string hex = next_stem();
   const std::string top = hex.substr(0, 2), sub = hex.substr(2, 2), leaf = hex.substr(4, 28);
   const std::string name = top + "/" + sub + "/" + leaf + ".val";
   const std::string temp = leaf + ".tmp";
@@ -137,8 +147,7 @@ std::string ValueFiles::write_chunks(const std::function<bool(std::string&)>& ne
 
   try {
     size = 0;
-    std::string chunk;
-    while (next_chunk(chunk)) {
+    for (std::string_view chunk = next_chunk(); !chunk.empty(); chunk = next_chunk()) {
       write_all(file_fd.get(), chunk, path);
       size += static_cast<std::int64_t>(chunk.size());
     }

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,9 +32,10 @@ class ValueFiles {
   // is complete (and synced when durable) before this returns. Throws
   // IoError naming the path (ENOSPC, EACCES, ...); nothing is left behind.
   std::string write(std::string_view data);
-  // Like write, pulling chunks from `next_chunk` until it returns false.
-  // Returns the name and sets `size` to the bytes written.
-  std::string write_chunks(const std::function<bool(std::string& chunk)>& next_chunk, std::int64_t& size);
+  // Like write, pulling chunks from `next_chunk` until it returns an empty
+  // view (each view stays valid until the next call). Returns the name and
+  // sets `size` to the bytes written.
+  std::string write_chunks(const std::function<std::string_view()>& next_chunk, std::int64_t& size);
 
   // Reads a whole value file. std::nullopt when it does not exist (a
   // concurrent delete: a miss). Throws CorruptCache for an invalid name, a
@@ -53,6 +55,14 @@ class ValueFiles {
 
  private:
   int open_file(const std::string& name);  // -1 when missing
+  // A fresh "xx/yy/<28 hex>" stem. The folder part is reused for a run of
+  // files (Python's names are fully random, which costs two mkdir and two
+  // rmdir per value); the remaining 96 bits stay random.
+  std::string next_stem();
+
+  std::mutex prefix_mu_;
+  std::string prefix_;  // "xxyy", guarded by prefix_mu_
+  int prefix_uses_ = 0;  // guarded by prefix_mu_
   std::filesystem::path dir_;
   int dir_fd_ = -1;
   bool durable_;
