@@ -104,7 +104,13 @@ void Cache::Impl::apply_pragmas(detail::Connection& c, bool writable_setup) {
   const auto& s = settings;
   if (!options.read_only) {
     if (writable_setup) {
-      c.exec("PRAGMA auto_vacuum = " + std::to_string(s.sqlite_auto_vacuum));
+      // Only when it differs: setting it takes the write lock.
+      std::int64_t auto_vacuum = -1;
+      {
+        detail::Query q(c, "PRAGMA auto_vacuum");
+        if (q.step()) auto_vacuum = q.int64(0);
+      }
+      if (auto_vacuum != s.sqlite_auto_vacuum) c.exec("PRAGMA auto_vacuum = " + std::to_string(s.sqlite_auto_vacuum));
       std::string current;
       {
         detail::Query q(c, "PRAGMA journal_mode");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <vector>
 
 #include "diskcache/error.hpp"
@@ -228,8 +229,44 @@ ResolvedSettings resolve_settings(const std::map<std::string, SqlScalar>& stored
   return s;
 }
 
+namespace {
+
+// True when opening must write: a table, index or trigger is missing, the
+// tag index is in the wrong state, or a Settings row differs. Opening an
+// up-to-date cache then never waits for another process's write lock.
+bool schema_needs_write(Connection& conn, const ResolvedSettings& settings,
+                        const std::map<std::string, SqlScalar>& stored) {
+  std::set<std::string> names;
+  {
+    Query q(conn, "SELECT name FROM sqlite_master");
+    while (q.step()) names.emplace(q.text(0));
+  }
+  for (const char* name : {"Settings", "Cache", "Cache_key_raw", "Cache_expire_time", "Settings_count_insert",
+                           "Settings_count_delete", "Settings_size_insert", "Settings_size_update",
+                           "Settings_size_delete", "diskcache_meta", "diskcache_side"})
+    if (!names.count(name)) return true;
+  if (names.count("Cache_tag_rowid") != static_cast<std::size_t>(settings.tag_index)) return true;
+  const std::map<EvictionPolicy, const char*> policy_index_names{
+      {EvictionPolicy::LeastRecentlyStored, "Cache_store_time"},
+      {EvictionPolicy::LeastRecentlyUsed, "Cache_access_time"},
+      {EvictionPolicy::LeastFrequentlyUsed, "Cache_access_count"}};
+  if (auto it = policy_index_names.find(settings.eviction_policy);
+      it != policy_index_names.end() && !names.count(it->second))
+    return true;
+  for (const char* counter : {"count", "size", "hits", "misses"})
+    if (!stored.count(counter)) return true;
+  for (const auto& [key, value] : settings_rows(settings)) {
+    auto it = stored.find(key);
+    if (it == stored.end() || !same(it->second, value)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void create_schema(Connection& conn, const ResolvedSettings& settings,
                    const std::map<std::string, SqlScalar>& stored) {
+  if (!schema_needs_write(conn, settings, stored)) return;
   conn.exec("BEGIN IMMEDIATE");
   try {
     conn.exec("CREATE TABLE IF NOT EXISTS Settings ( key TEXT NOT NULL UNIQUE, value)");

@@ -1,8 +1,12 @@
 // Cache item operations with Python diskcache's semantics, against a real
 // SQLite database in a temporary directory. Time is injected, never slept.
-#include <QtTest>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <QtTest>
+#include <atomic>
 #include <fstream>
+#include <thread>
 #include <sstream>
 
 #include "diskcache/cache.hpp"
@@ -357,6 +361,68 @@ class TestCache : public QObject {
     QVERIFY_THROWS_EXCEPTION(ReadOnlyCache, ro.set("k", 2));
     QVERIFY_THROWS_EXCEPTION(ReadOnlyCache, ro.clear());
     QVERIFY(ro.check().empty());
+  }
+
+  void busy_database_times_out_or_waits() {
+    const std::string dir = fresh();
+    Cache holder(dir);
+    auto tx = holder.transact();  // holds the write lock
+    holder.set("held", 1);
+    std::string error;
+    std::thread impatient([&] {
+      Cache other(dir, Options{.timeout = std::chrono::milliseconds(200)});  // opening does not wait
+      try {
+        other.set("k", 1);
+      } catch (const Timeout& e) {
+        error = e.what();
+      }
+    });
+    impatient.join();
+    QVERIFY2(error.find(dir) != std::string::npos, error.c_str());
+    std::atomic<bool> stored{false};
+    std::thread patient([&] {
+      Cache other(dir, Options{.timeout = std::chrono::milliseconds(1), .retry = true});
+      stored = other.set("k", 2);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // waiting, not failing
+    QVERIFY(!stored);
+    tx.commit();
+    patient.join();
+    QVERIFY(stored);
+    QCOMPARE(*holder.get("k"), Value(2));
+  }
+
+  void handle_survives_fork() {
+    Cache cache(fresh());
+    cache.set("n", 0);
+    std::vector<pid_t> children;
+    for (int c = 0; c < 3; ++c) {
+      const pid_t pid = ::fork();
+      if (pid == 0) {
+        int code = 0;
+        try {
+          for (int i = 0; i < 100; ++i) cache.incr("n");
+        } catch (...) {
+          code = 1;
+        }
+        ::_exit(code);
+      }
+      children.push_back(pid);
+    }
+    for (int i = 0; i < 100; ++i) cache.incr("n");  // the parent keeps using its connection
+    for (pid_t pid : children) {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      QVERIFY(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    QCOMPARE(*cache.get("n"), Value(400));
+  }
+
+  void durable_mode_round_trips() {
+    Cache cache(fresh(), Options{.durable = true});
+    cache.set("big", Value(Bytes(std::string(100000, 'd'))));
+    QCOMPARE(cache.get("big")->as_bytes().size(), std::size_t{100000});
+    QVERIFY(cache.check().empty());
   }
 
   void threads_share_one_cache() {
