@@ -1,10 +1,13 @@
 #include "value_files.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ostream>
@@ -66,8 +69,11 @@ bool is_hex(std::string_view s) {
 
 // Opens (creating when asked) a subfolder without following symlinks.
 int open_dir_at(int parent, const char* name, bool create) {
-  if (create && ::mkdirat(parent, name, 0755) != 0 && errno != EEXIST) return -1;
-  return ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  const int fd = ::openat(parent, name, flags);
+  if (fd >= 0 || errno != ENOENT || !create) return fd;
+  if (::mkdirat(parent, name, 0755) != 0 && errno != EEXIST) return -1;
+  return ::openat(parent, name, flags);
 }
 
 void write_all(int fd, std::string_view data, const std::string& path) {
@@ -174,14 +180,21 @@ int ValueFiles::open_file(const std::string& name) {
     throw CorruptCache("refusing value file name '" + name.substr(0, 80) + "' in " + dir_.string() +
                        ": not of the form xx/yy/<28 hex>.val");
   const std::string path = full_path(name);
-  Fd top(::openat(dir_fd_, name.substr(0, 2).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  Fd sub(top.get() >= 0
-             ? ::openat(top.get(), name.substr(3, 2).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-             : -1);
-  const int fd = sub.get() >= 0 ? ::openat(sub.get(), name.substr(6).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+  // One syscall where the kernel has openat2 (Linux 5.6+): no symlink in any
+  // component, never outside the directory. Else a walk with O_NOFOLLOW.
+  static std::atomic<bool> have_openat2{true};
+  int fd = -1;
+  if (have_openat2.load(std::memory_order_relaxed)) {
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    fd = static_cast<int>(::syscall(SYS_openat2, dir_fd_, name.c_str(), &how, sizeof how));
+    if (fd < 0 && (errno == ENOSYS || errno == EPERM)) have_openat2 = false;  // EPERM: seccomp filters
+  }
+  if (fd < 0 && !have_openat2.load(std::memory_order_relaxed)) fd = open_by_walk(name);
   if (fd < 0) {
     if (errno == ENOENT) return -1;
-    if (errno == ELOOP || errno == ENOTDIR)
+    if (errno == ELOOP || errno == ENOTDIR || errno == EXDEV)
       throw CorruptCache("refusing value file " + path + ": a path component is a symlink or not a folder");
     throw_errno("open value file " + path, errno);
   }
@@ -190,6 +203,19 @@ int ValueFiles::open_file(const std::string& name) {
     ::close(fd);
     throw CorruptCache("refusing value file " + path + ": not a regular file");
   }
+  return fd;
+}
+
+int ValueFiles::open_by_walk(const std::string& name) {
+  const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  int fd = -1, err = 0;
+  {
+    Fd top(::openat(dir_fd_, name.substr(0, 2).c_str(), flags));
+    Fd sub(top.get() >= 0 ? ::openat(top.get(), name.substr(3, 2).c_str(), flags) : -1);
+    if (sub.get() >= 0) fd = ::openat(sub.get(), name.substr(6).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    err = errno;
+  }
+  errno = err;  // closing the folders must not clobber the caller's errno
   return fd;
 }
 
@@ -203,7 +229,11 @@ std::optional<std::string> ValueFiles::read(const std::string& name, std::int64_
   if (expected_size >= 0 && st.st_size != expected_size)
     throw CorruptCache("value file " + path + " has " + std::to_string(st.st_size) + " bytes, the cache expects " +
                        std::to_string(expected_size) + " (truncated or altered)");
+#if defined(__cpp_lib_string_resize_and_overwrite)
+  data.resize_and_overwrite(static_cast<std::size_t>(st.st_size), [](char*, std::size_t n) { return n; });
+#else
   data.resize(static_cast<std::size_t>(st.st_size));
+#endif
   std::size_t got = 0;
   while (got < data.size()) {
     const ssize_t n = ::read(fd.get(), data.data() + got, data.size() - got);

@@ -55,6 +55,7 @@ class ValueFiles {
 
  private:
   int open_file(const std::string& name);  // -1 when missing
+  int open_by_walk(const std::string& name);  // openat per component, O_NOFOLLOW
   // A fresh "xx/yy/<28 hex>" stem. The folder part is reused for a run of
   // files (Python's names are fully random, which costs two mkdir and two
   // rmdir per value); the remaining 96 bits stay random.
