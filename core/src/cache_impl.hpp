@@ -63,6 +63,10 @@ struct Cache::Impl {
   // Settings.value for `key` read now (counters: count, size, hits, misses).
   std::int64_t setting_int(detail::Connection& c, const char* key);
   std::int64_t volume(detail::Connection& c);
+  // A Settings row this library adds (e.g. fanout_shards): read it, or
+  // write it (Python keeps unknown rows). std::nullopt when missing.
+  std::optional<std::int64_t> extra_setting(const char* key);
+  void put_extra_setting(const char* key, std::int64_t value);
   // Python's _cull: expired rows first, then by policy while over the limit.
   void cull_on_write(detail::Connection& c, detail::WriteScope& scope, double now);
 

@@ -185,6 +185,22 @@ std::int64_t Cache::Impl::setting_int(detail::Connection& c, const char* key) {
   return q.int64(0);
 }
 
+std::optional<std::int64_t> Cache::Impl::extra_setting(const char* key) {
+  detail::Query q(conn(), "SELECT value FROM Settings WHERE key = ?");
+  q.bind_text(1, key);
+  if (!q.step()) return std::nullopt;
+  if (q.column_type(0) != SQLITE_INTEGER)
+    throw CorruptCache(std::string("Settings.") + key + " is not an integer " + where());
+  return q.int64(0);
+}
+
+void Cache::Impl::put_extra_setting(const char* key, std::int64_t value) {
+  require_writable("writing Settings");
+  detail::Query q(conn(), "INSERT OR REPLACE INTO Settings VALUES (?, ?)");
+  q.bind_text(1, key).bind(2, value);
+  q.run();
+}
+
 std::int64_t Cache::Impl::volume(detail::Connection& c) {
   detail::Query q(c, "PRAGMA page_count");
   const std::int64_t pages = q.step() ? q.int64(0) : 0;

@@ -139,6 +139,41 @@ struct KeyRange {
   KeyIterator end() const { return {}; }
 };
 
+// Iterates (key, value) pairs over a key range, fetching each value as it
+// goes; keys removed meanwhile are skipped.
+class ItemIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = Item;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const Item*;
+  using reference = const Item&;
+
+  ItemIterator() = default;
+  ItemIterator(Cache* cache, KeyIterator keys) : cache_(cache), keys_(std::move(keys)) { settle(); }
+  reference operator*() const { return item_; }
+  pointer operator->() const { return &item_; }
+  ItemIterator& operator++() {
+    ++keys_;
+    settle();
+    return *this;
+  }
+  void operator++(int) { ++*this; }
+  friend bool operator==(const ItemIterator& a, const ItemIterator& b) { return a.keys_ == b.keys_; }
+
+ private:
+  void settle();
+  Cache* cache_ = nullptr;
+  KeyIterator keys_;
+  Item item_;
+};
+
+struct ItemRange {
+  ItemIterator first;
+  ItemIterator begin() const { return first; }
+  ItemIterator end() const { return {}; }
+};
+
 class Cache {
  public:
   // Opens (or, unless read-only, creates) the cache in `directory`.
@@ -241,6 +276,8 @@ class Cache {
   KeyIterator end() { return {}; }
   // Keys in SQLite's sort order of the stored key (Python's iterkeys).
   KeyRange sorted_keys(bool reverse = false);
+  // (key, value) pairs in insertion order.
+  ItemRange items(bool reverse = false) { return {ItemIterator(this, keys(reverse).first)}; }
   // The last (or first) inserted item; expired items met on the way are
   // removed. Throws KeyNotFound when the cache is empty.
   Item peekitem(bool last = true);

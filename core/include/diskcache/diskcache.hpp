@@ -3,7 +3,10 @@
 
 #include "diskcache/cache.hpp"
 #include "diskcache/codec.hpp"
+#include "diskcache/deque.hpp"
 #include "diskcache/error.hpp"
+#include "diskcache/fanout.hpp"
+#include "diskcache/index.hpp"
 #include "diskcache/pickle.hpp"
 #include "diskcache/settings.hpp"
 #include "diskcache/value.hpp"

@@ -56,6 +56,12 @@ class KeyNotFound : public Error {
   using Error::Error;
 };
 
+// An index past either end of a Deque.
+class OutOfRange : public Error {
+ public:
+  using Error::Error;
+};
+
 // An operating-system level failure (unwritable directory, disk full, I/O
 // error). `error_code()` is the errno value, 0 when not from the OS.
 class IoError : public Error {

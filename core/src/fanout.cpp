@@ -1,0 +1,371 @@
+// FanoutCache: Python's shard function, shard-count bookkeeping, and the
+// per-shard forwarding with Python's timeout behaviour.
+#include "diskcache/fanout.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+
+#include "cache_impl.hpp"
+#include "diskcache/deque.hpp"
+#include "diskcache/error.hpp"
+#include "diskcache/index.hpp"
+
+namespace diskcache {
+namespace {
+
+constexpr char kShardsSetting[] = "fanout_shards";
+constexpr std::size_t kPythonDefaultShards = 8;
+
+std::uint32_t adler32(std::string_view data) {
+  std::uint32_t a = 1, b = 0;
+  for (unsigned char c : data) {
+    a = (a + c) % 65521;
+    b = (b + a) % 65521;
+  }
+  return (b << 16) | a;
+}
+
+std::string shard_name(std::size_t i) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%03zu", i);
+  return buf;
+}
+
+// The shard folders (000, 001, ...) that hold a cache.db, sorted.
+std::vector<std::size_t> existing_shards(const std::filesystem::path& dir) {
+  std::vector<std::size_t> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() == 3 && std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); }) &&
+        std::filesystem::exists(entry.path() / "cache.db", ec))
+      found.push_back(static_cast<std::size_t>(std::stoul(name)));
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+std::filesystem::path sub_store_path(const std::filesystem::path& dir, const char* kind, const std::string& name) {
+  std::filesystem::path out = dir / kind;
+  std::size_t start = 0;
+  while (start <= name.size()) {
+    const std::size_t end = std::min(name.find('/', start), name.size());
+    const std::string part = name.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..")
+      throw InvalidArgument(std::string(kind) + " name '" + name + "' must be '/'-separated names without '.' or '..'");
+    out /= part;
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::size_t shard_index(const Value& key, std::size_t shards) {
+  const detail::DbKey k = detail::encode_key(key);
+  std::uint64_t hash = 0;
+  switch (k.key.kind) {
+    case detail::SqlScalar::Blob:
+    case detail::SqlScalar::Text: hash = adler32(k.key.s); break;
+    case detail::SqlScalar::Integer: {
+      constexpr std::int64_t mask = 0xFFFFFFFF;
+      std::int64_t r = k.key.i % mask;  // Python's floor modulo
+      if (r < 0) r += mask;
+      hash = static_cast<std::uint64_t>(r);
+      break;
+    }
+    case detail::SqlScalar::Real: {
+      std::uint64_t bits;
+      std::memcpy(&bits, &k.key.d, sizeof bits);
+      std::string big_endian;
+      for (int i = 7; i >= 0; --i) big_endian += static_cast<char>((bits >> (8 * i)) & 0xFF);
+      hash = adler32(big_endian);
+      break;
+    }
+    case detail::SqlScalar::Null: break;
+  }
+  return static_cast<std::size_t>(hash % shards);
+}
+
+// ------------------------------------------------------------- iteration
+
+FanoutKeyIterator::FanoutKeyIterator(std::vector<std::unique_ptr<Cache>>* shards, bool reverse)
+    : shards_(shards), reverse_(reverse) {
+  settle();
+}
+
+void FanoutKeyIterator::settle() {
+  while (current_ == KeyIterator() && next_shard_ < shards_->size()) {
+    const std::size_t i = reverse_ ? shards_->size() - 1 - next_shard_ : next_shard_;
+    ++next_shard_;
+    current_ = (*shards_)[i]->keys(reverse_).first;
+  }
+  if (current_ == KeyIterator()) shards_ = nullptr;
+}
+
+FanoutKeyIterator& FanoutKeyIterator::operator++() {
+  ++current_;
+  settle();
+  return *this;
+}
+
+void FanoutTransaction::commit() {
+  for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) it->commit();
+}
+
+void FanoutTransaction::rollback() noexcept {
+  for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) it->rollback();
+}
+
+// ------------------------------------------------------------- opening
+
+FanoutCache::FanoutCache(std::filesystem::path directory, FanoutOptions options)
+    : dir_(std::move(directory)), options_(std::move(options)) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir_ / "cache.db", ec))
+    throw InvalidArgument(dir_.string() + " holds a plain cache (cache.db), not a fanout directory");
+  const std::vector<std::size_t> found = existing_shards(dir_);
+
+  std::optional<std::size_t> recorded;
+  for (std::size_t number : found) {
+    Options peek_options;
+    peek_options.read_only = true;
+    Cache shard(dir_ / shard_name(number), peek_options);
+    if (auto n = shard.impl().extra_setting(kShardsSetting)) {
+      if (recorded && *recorded != static_cast<std::size_t>(*n))
+        throw CorruptCache("shards of " + dir_.string() + " record different shard counts (" +
+                           std::to_string(*recorded) + " and " + std::to_string(*n) + ")");
+      recorded = static_cast<std::size_t>(*n);
+    }
+  }
+  std::size_t count;
+  std::string how;
+  if (recorded) {
+    if (!found.empty() && found.back() >= *recorded)
+      throw InvalidArgument(dir_.string() + " records " + std::to_string(*recorded) + " shards but shard folder " +
+                            shard_name(found.back()) + " exists: the shard count is ambiguous");
+    count = *recorded;
+    how = "recorded in its shards";
+  } else if (!found.empty()) {
+    if (found.back() + 1 != found.size()) {
+      std::string names;
+      for (auto n : found) names += " " + shard_name(n);
+      throw InvalidArgument("cannot infer the shard count of " + dir_.string() + ": its shard folders (" + names +
+                            " ) are not 000..N-1");
+    }
+    count = found.size();
+    how = "inferred from its shard folders";
+  } else {
+    if (options_.cache.read_only) throw Error("no fanout cache at " + dir_.string() + " (opened read-only)");
+    count = options_.shards.value_or(kPythonDefaultShards);
+    how = "requested";
+  }
+  if (options_.shards && *options_.shards != count)
+    throw InvalidArgument(dir_.string() + " has " + std::to_string(count) + " shards (" + how + "); opening it with " +
+                          std::to_string(*options_.shards) + " would map keys to other shards");
+  if (count == 0 || count > 999) throw InvalidArgument("a fanout cache needs 1 to 999 shards");
+
+  Options per_shard = options_.cache;
+  if (!per_shard.read_only) {  // Python passes size_limit / shards to every shard on every open
+    const std::int64_t total = per_shard.settings.size_limit.value_or(std::int64_t{1} << 30);
+    per_shard.settings.size_limit = total / static_cast<std::int64_t>(count);
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    shards_.push_back(std::make_unique<Cache>(dir_ / shard_name(i), per_shard));
+    auto& impl = shards_.back()->impl();
+    if (!per_shard.read_only && impl.extra_setting(kShardsSetting) != static_cast<std::int64_t>(count))
+      impl.put_extra_setting(kShardsSetting, static_cast<std::int64_t>(count));
+  }
+}
+
+FanoutCache::~FanoutCache() = default;
+
+template <class R, class F>
+R FanoutCache::guarded(R failed, F&& op) {
+  try {
+    return op();
+  } catch (const Timeout&) {
+    if (!options_.swallow_timeouts) throw;
+    timeouts_.fetch_add(1);
+    return failed;
+  }
+}
+
+// ------------------------------------------------------------- items
+
+bool FanoutCache::set(const Value& key, const Value& value, const SetOptions& options) {
+  return guarded(false, [&] { return shard_for(key).set(key, value, options); });
+}
+bool FanoutCache::set_stream(const Value& key, std::istream& in, const SetOptions& options) {
+  return guarded(false, [&] { return shard_for(key).set_stream(key, in, options); });
+}
+bool FanoutCache::add(const Value& key, const Value& value, const SetOptions& options) {
+  return guarded(false, [&] { return shard_for(key).add(key, value, options); });
+}
+std::optional<Value> FanoutCache::get(const Value& key) {
+  return guarded(std::optional<Value>(), [&] { return shard_for(key).get(key); });
+}
+std::optional<Entry> FanoutCache::get_entry(const Value& key) {
+  return guarded(std::optional<Entry>(), [&] { return shard_for(key).get_entry(key); });
+}
+bool FanoutCache::read(const Value& key, std::ostream& out) {
+  return guarded(false, [&] { return shard_for(key).read(key, out); });
+}
+std::optional<std::int64_t> FanoutCache::incr(const Value& key, std::int64_t delta,
+                                              std::optional<std::int64_t> default_value) {
+  return guarded(std::optional<std::int64_t>(),
+                 [&] { return std::optional<std::int64_t>(shard_for(key).incr(key, delta, default_value)); });
+}
+std::optional<std::int64_t> FanoutCache::decr(const Value& key, std::int64_t delta,
+                                              std::optional<std::int64_t> default_value) {
+  return guarded(std::optional<std::int64_t>(),
+                 [&] { return std::optional<std::int64_t>(shard_for(key).decr(key, delta, default_value)); });
+}
+std::optional<Value> FanoutCache::pop(const Value& key) {
+  return guarded(std::optional<Value>(), [&] { return shard_for(key).pop(key); });
+}
+std::optional<Entry> FanoutCache::pop_entry(const Value& key) {
+  return guarded(std::optional<Entry>(), [&] { return shard_for(key).pop_entry(key); });
+}
+bool FanoutCache::erase(const Value& key) {
+  return guarded(false, [&] { return shard_for(key).erase(key); });
+}
+bool FanoutCache::contains(const Value& key) { return shard_for(key).contains(key); }
+bool FanoutCache::touch(const Value& key, std::optional<double> expire) {
+  return guarded(false, [&] { return shard_for(key).touch(key, expire); });
+}
+
+// ------------------------------------------------------------- totals
+
+std::int64_t FanoutCache::size() {
+  std::int64_t total = 0;
+  for (auto& s : shards_) total += s->size();
+  return total;
+}
+std::int64_t FanoutCache::volume() {
+  std::int64_t total = 0;
+  for (auto& s : shards_) total += s->volume();
+  return total;
+}
+Stats FanoutCache::stats(bool enable, bool reset) {
+  Stats total;
+  for (auto& s : shards_) {
+    const Stats one = s->stats(enable, reset);
+    total.hits += one.hits;
+    total.misses += one.misses;
+  }
+  return total;
+}
+void FanoutCache::create_tag_index() {
+  for (auto& s : shards_) s->create_tag_index();
+}
+void FanoutCache::drop_tag_index() {
+  for (auto& s : shards_) s->drop_tag_index();
+}
+
+namespace {
+// Python's _remove: each shard until it completes, counting partial work
+// of timed-out attempts; progress is reported over all shards.
+template <class Op>
+std::int64_t remove_all(std::vector<std::unique_ptr<Cache>>& shards, const Progress& progress, Op op) {
+  std::int64_t total = 0;
+  for (auto& shard : shards) {
+    const std::int64_t before = total;
+    const Progress shard_progress = [&](std::int64_t done, std::int64_t expected) {
+      if (progress) progress(before + done, before + expected);
+    };
+    while (true) {
+      try {
+        total += op(*shard, shard_progress);
+        break;
+      } catch (const Timeout& t) {
+        total += t.completed();
+      }
+    }
+  }
+  return total;
+}
+}  // namespace
+
+std::int64_t FanoutCache::expire(std::optional<double> now, const Progress& progress) {
+  const double until = now ? *now : shards_.front()->now();
+  return remove_all(shards_, progress, [&](Cache& c, const Progress& p) { return c.expire(until, p); });
+}
+std::int64_t FanoutCache::evict(const Value& tag, const Progress& progress) {
+  return remove_all(shards_, progress, [&](Cache& c, const Progress& p) { return c.evict(tag, p); });
+}
+std::int64_t FanoutCache::clear(const Progress& progress) {
+  return remove_all(shards_, progress, [&](Cache& c, const Progress& p) { return c.clear(p); });
+}
+std::int64_t FanoutCache::cull(const Progress& progress) {
+  return remove_all(shards_, progress, [&](Cache& c, const Progress& p) { return c.cull(p); });
+}
+std::vector<std::string> FanoutCache::check(bool fix, const Progress& progress) {
+  std::vector<std::string> all;
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    auto warnings = shards_[i]->check(fix);
+    all.insert(all.end(), warnings.begin(), warnings.end());
+    if (progress) progress(static_cast<std::int64_t>(i + 1), static_cast<std::int64_t>(shards_.size()));
+  }
+  return all;
+}
+
+FanoutKeyRange FanoutCache::keys(bool reverse) { return {FanoutKeyIterator(&shards_, reverse)}; }
+
+// ------------------------------------------------------------- queues
+
+Value FanoutCache::push(const Value& value, const std::optional<std::string>& prefix, Side side,
+                        const SetOptions& options) {
+  return shard_for(prefix ? Value(*prefix) : Value()).push(value, prefix, side, options);
+}
+std::optional<Item> FanoutCache::pull(const std::optional<std::string>& prefix, Side side) {
+  return guarded(std::optional<Item>(), [&] { return shard_for(prefix ? Value(*prefix) : Value()).pull(prefix, side); });
+}
+std::optional<Item> FanoutCache::peek(const std::optional<std::string>& prefix, Side side) {
+  return guarded(std::optional<Item>(), [&] { return shard_for(prefix ? Value(*prefix) : Value()).peek(prefix, side); });
+}
+
+FanoutTransaction FanoutCache::transact() {
+  FanoutTransaction tx;
+  for (auto& s : shards_) tx.shards_.push_back(s->transact());  // fixed order: 000 first
+  return tx;
+}
+
+// ------------------------------------------------------------- sub-stores
+
+Cache& FanoutCache::cache(const std::string& name) {
+  std::lock_guard lock(stores_mu_);
+  auto& slot = caches_[name];
+  if (!slot) slot = std::make_unique<Cache>(sub_store_path(dir_, "cache", name), options_.cache);
+  return *slot;
+}
+
+namespace {
+Options ordered_store_options(Options o) {
+  if (!o.settings.eviction_policy) o.settings.eviction_policy = EvictionPolicy::None;
+  o.timeout = std::max(o.timeout, std::chrono::duration<double>(60.0));  // Python: Deque/Index retry
+  return o;
+}
+}  // namespace
+
+Deque& FanoutCache::deque(const std::string& name) {
+  std::lock_guard lock(stores_mu_);
+  auto& slot = deques_[name];
+  if (!slot)
+    slot = std::make_unique<Deque>(
+        std::make_unique<Cache>(sub_store_path(dir_, "deque", name), ordered_store_options(options_.cache)));
+  return *slot;
+}
+
+Index& FanoutCache::index(const std::string& name) {
+  std::lock_guard lock(stores_mu_);
+  auto& slot = indexes_[name];
+  if (!slot)
+    slot = std::make_unique<Index>(
+        std::make_unique<Cache>(sub_store_path(dir_, "index", name), ordered_store_options(options_.cache)));
+  return *slot;
+}
+
+}  // namespace diskcache
