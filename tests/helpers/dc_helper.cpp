@@ -4,12 +4,17 @@
 //   writer DIR SEED           stores self-checking values forever (killed by
 //                             the test); prints "ready" after the first one
 //   open DIR                  opens (creating) and sets one key
+//   deque-produce DIR SOURCE N   appends (SOURCE, i) for i < N to a Deque
+//   deque-consume DIR CONTROL TOTAL   pops from the Deque and prints each
+//                             item until CONTROL's counter reaches TOTAL
 //   verify DIR                checks every self-checking value; prints
 //                             "ok <count>" or the first bad key (exit 1)
 // Self-checking value: bytes = seed (8 LE) + length (8 LE) + body with
 // body[j] = (seed + 131 j) % 251, or the tuple (seed, body). Large ones
 // (>= 32 KiB) live in value files.
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <cstring>
 #include <iostream>
 #include <random>
@@ -98,6 +103,26 @@ int verify(const std::string& dir) {
   return 0;
 }
 
+// Pops until the shared counter says every item was taken (or 120 s pass).
+int consume(const std::string& dir, const std::string& control_dir, long total) {
+  Deque deque(dir);
+  Cache control(control_dir);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto item = deque.popleft()) {
+      std::printf("%s\n", item->repr().c_str());
+      control.incr("consumed");
+      continue;
+    }
+    if (control.get<std::int64_t>("consumed").value_or(0) >= total) {
+      std::fflush(stdout);
+      return 0;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return 4;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -117,6 +142,12 @@ int main(int argc, char** argv) {
     }
     if (cmd == "writer" && argc == 4) return writer(argv[2], std::stoull(argv[3]));
     if (cmd == "verify" && argc == 3) return verify(argv[2]);
+    if (cmd == "deque-produce" && argc == 5) {
+      Deque deque(argv[2]);
+      for (long i = 0, n = std::stol(argv[4]); i < n; ++i) deque.append(Value::tuple({argv[3], i}));
+      return 0;
+    }
+    if (cmd == "deque-consume" && argc == 5) return consume(argv[2], argv[3], std::stol(argv[4]));
     if (cmd == "open" && argc == 3) {  // reports the error a fresh open gives
       Cache(argv[2]).set("k", 1);
       return 0;

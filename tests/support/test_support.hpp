@@ -62,11 +62,16 @@ inline std::string path_of(const QTemporaryDir& dir, const char* sub = "cache") 
 
 }  // namespace test_support
 
-#define EXPECT_RUN_OK(result)                                                                             \
-  QVERIFY2((result).exit_code == 0,                                                                       \
-           qPrintable(QString("exit %1\nstdout: %2\nstderr: %3")                                           \
-                          .arg((result).exit_code)                                                        \
-                          .arg(QString::fromUtf8((result).out.left(4000)), QString::fromUtf8((result).err.left(4000)))))
+// Evaluates `result` once (it may run a program) and fails with its output.
+#define EXPECT_RUN_OK(result)                                                                          \
+  do {                                                                                                 \
+    const test_support::Result run_result_ = (result);                                                 \
+    QVERIFY2(run_result_.exit_code == 0,                                                               \
+             qPrintable(QString("exit %1\nstdout: %2\nstderr: %3")                                    \
+                            .arg(run_result_.exit_code)                                                \
+                            .arg(QString::fromUtf8(run_result_.out.left(4000)),                        \
+                                 QString::fromUtf8(run_result_.err.left(4000)))));                     \
+  } while (false)
 
 #include "diskcache/value.hpp"
 Q_DECLARE_METATYPE(diskcache::Value)
