@@ -2,7 +2,8 @@
 // (compare_core.py) interleaves runs of this library, raw SQLite and
 // Python diskcache and computes the statistics across repetitions.
 //
-//   bench_core lib|raw|file OP DIR N   ->  one JSON line of per-op latencies
+//   bench_core lib|raw|file|fanout OP DIR N   ->  one JSON line of per-op latencies
+//   bench_core writer cache|fanout DIR N SEED  ->  N small sets; prints seconds
 //
 // OP: get_hit   N lookups of existing small keys
 //     set_small N stores of small values (over existing keys)
@@ -92,15 +93,59 @@ double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// FanoutCache with Python's default 8 shards, for get_hit and set_small.
+int run_fanout(const std::string& op, const std::string& dir, int n) {
+  diskcache::FanoutCache cache(dir, {.cache = {.timeout = std::chrono::seconds(60)}});
+  if (cache.size() < kKeys)
+    for (int i = 0; i < kKeys; ++i) cache.set(key_of(i), diskcache::Bytes(kSmall));
+  std::mt19937 rng(42);
+  std::vector<int> order(static_cast<std::size_t>(n));
+  for (auto& i : order) i = static_cast<int>(rng() % kKeys);
+  const diskcache::Value small{diskcache::Bytes(kSmall)};
+  if (op == "get_hit") {
+    print_summary("fanout", "get_hit", time_each(n, [&](int i) {
+                    if (!cache.get(key_of(order[static_cast<std::size_t>(i)]))) std::exit(3);
+                  }));
+  } else if (op == "set_small") {
+    print_summary("fanout", "set_small", time_each(n, [&](int i) {
+                    if (!cache.set(key_of(order[static_cast<std::size_t>(i)]), small)) std::exit(3);
+                  }));
+  } else {
+    return 2;
+  }
+  return 0;
+}
+
+// One writer process of the throughput benchmark: N sets of small values
+// on random keys; prints the seconds it took.
+int run_writer(const std::string& kind, const std::string& dir, int n, unsigned long seed) {
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  const diskcache::Value small{diskcache::Bytes(kSmall)};
+  auto timed = [&](auto&& set) {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) set(key_of(static_cast<int>(rng() % kKeys)));
+    std::printf("%.6f\n", std::chrono::duration<double>(Clock::now() - t0).count());
+    return 0;
+  };
+  if (kind == "fanout") {
+    diskcache::FanoutCache cache(dir, {.cache = {.timeout = std::chrono::seconds(60)}});
+    return timed([&](const std::string& key) { cache.set(key, small); });
+  }
+  diskcache::Cache cache(dir);
+  return timed([&](const std::string& key) { cache.set(key, small); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: bench_core lib|raw|file OP DIR N\n");
+  if (argc < 5) {
+    std::fprintf(stderr, "usage: bench_core lib|raw|file|fanout OP DIR N | writer cache|fanout DIR N SEED\n");
     return 2;
   }
   const std::string impl = argv[1], op = argv[2], dir = argv[3];
   const int n = std::stoi(argv[4]);
+  if (impl == "writer") return run_writer(op, dir, n, argc > 5 ? std::stoul(argv[5]) : 1);
+  if (impl == "fanout") return run_fanout(op, dir, n);
   std::mt19937 rng(42);
   std::vector<int> order(static_cast<std::size_t>(n));
   for (auto& i : order) i = static_cast<int>(rng() % kKeys);

@@ -1,0 +1,101 @@
+#include "wake_board.hpp"
+
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
+#include <ctime>
+
+namespace diskcache::detail {
+namespace {
+
+static_assert(sizeof(std::atomic<std::uint32_t>) == 4 && std::atomic<std::uint32_t>::is_always_lock_free);
+
+void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t seen, std::chrono::nanoseconds timeout) {
+  if (timeout.count() <= 0) return;
+  timespec ts{static_cast<time_t>(timeout.count() / 1000000000), static_cast<long>(timeout.count() % 1000000000)};
+  // Not FUTEX_PRIVATE: the word lives in a file mapping shared by processes.
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT, seen, &ts, nullptr, 0);
+}
+
+void futex_wake_all(std::atomic<std::uint32_t>* word) {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+}
+
+}  // namespace
+
+WakeBoard::WakeBoard(const std::filesystem::path& dir, bool read_only) {
+  const std::string path = (dir / "cache.db-wake").string();
+  const int fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return;
+  }
+  if (static_cast<std::size_t>(st.st_size) < kFileSize) {
+    if (read_only || ::posix_fallocate(fd, 0, kFileSize) != 0) {
+      ::close(fd);
+      return;
+    }
+  }
+  void* p = ::mmap(nullptr, kFileSize, read_only ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (p != MAP_FAILED) base_ = p;
+}
+
+WakeBoard::~WakeBoard() {
+  if (base_) ::munmap(base_, kFileSize);
+}
+
+std::size_t WakeBoard::slot_of(std::string_view key_bytes) noexcept {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : key_bytes) h = (h ^ c) * 1099511628211ull;
+  return 1 + h % (kSlots - 1);  // slot 0 is the global word
+}
+
+std::atomic<std::uint32_t>* WakeBoard::seq(std::size_t slot) const noexcept {
+  return reinterpret_cast<std::atomic<std::uint32_t>*>(static_cast<char*>(base_) + slot * 64);
+}
+std::atomic<std::uint32_t>* WakeBoard::waiting(std::size_t slot) const noexcept {
+  return reinterpret_cast<std::atomic<std::uint32_t>*>(static_cast<char*>(base_) + slot * 64 + 4);
+}
+
+std::uint32_t WakeBoard::sequence(std::size_t slot) const noexcept {
+  return base_ ? seq(slot)->load(std::memory_order_acquire) : 0;
+}
+
+std::uint32_t WakeBoard::waiters(std::size_t slot) const noexcept {
+  return base_ ? waiting(slot)->load(std::memory_order_relaxed) : 0;
+}
+
+void WakeBoard::wait(std::size_t slot, std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept {
+  if (!base_) {
+    timespec ts{0, static_cast<long>(std::min<std::int64_t>(timeout.count(), 1000000))};
+    ::nanosleep(&ts, nullptr);
+    return;
+  }
+  waiting(slot)->fetch_add(1, std::memory_order_relaxed);
+  futex_wait(seq(slot), seen, timeout);
+  waiting(slot)->fetch_sub(1, std::memory_order_relaxed);
+}
+
+void WakeBoard::notify(std::size_t slot) noexcept {
+  if (!base_) return;
+  seq(slot)->fetch_add(1, std::memory_order_release);
+  futex_wake_all(seq(slot));
+  seq(0)->fetch_add(1, std::memory_order_release);
+  futex_wake_all(seq(0));
+}
+
+std::uint32_t WakeBoard::any_sequence() const noexcept { return sequence(0); }
+
+void WakeBoard::wait_any(std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept {
+  if (base_) futex_wait(seq(0), seen, timeout);
+}
+
+}  // namespace diskcache::detail

@@ -1,0 +1,52 @@
+// cache.db-wake: a small shared mapping beside cache.db whose slots hold
+// sequence words. A release bumps the slot of its key and wakes the futex
+// waiters of that slot, in every process. The file's space is reserved when
+// it is created, it holds no state that a crash could leave wrong (only
+// counters), and its name contains "cache.db" so Python's check() ignores it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string_view>
+
+namespace diskcache::detail {
+
+class WakeBoard {
+ public:
+  static constexpr std::size_t kSlots = 64;
+  static constexpr std::size_t kFileSize = kSlots * 64;  // one cache line a slot
+
+  // Maps `<dir>/cache.db-wake`, creating it unless `read_only`. A board
+  // that cannot be mapped degrades to polling (valid() == false).
+  WakeBoard(const std::filesystem::path& dir, bool read_only);
+  ~WakeBoard();
+  WakeBoard(const WakeBoard&) = delete;
+  WakeBoard& operator=(const WakeBoard&) = delete;
+
+  bool valid() const noexcept { return base_ != nullptr; }
+  static std::size_t slot_of(std::string_view key_bytes) noexcept;
+
+  // The current sequence of a slot (read before trying to acquire).
+  std::uint32_t sequence(std::size_t slot) const noexcept;
+  // Waits until the slot's sequence differs from `seen` or `timeout`
+  // passes (spurious returns are allowed). Counts itself as a waiter.
+  void wait(std::size_t slot, std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept;
+  // Bumps the slot's sequence and wakes all its waiters.
+  void notify(std::size_t slot) noexcept;
+  // Processes currently waiting on the slot (an estimate: a waiter killed
+  // while waiting stays counted until the board is recreated).
+  std::uint32_t waiters(std::size_t slot) const noexcept;
+  // Any release anywhere in this cache bumps the global word (monitors
+  // wait on it to refresh early).
+  void wait_any(std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept;
+  std::uint32_t any_sequence() const noexcept;
+
+ private:
+  std::atomic<std::uint32_t>* seq(std::size_t slot) const noexcept;
+  std::atomic<std::uint32_t>* waiting(std::size_t slot) const noexcept;
+  void* base_ = nullptr;
+};
+
+}  // namespace diskcache::detail
