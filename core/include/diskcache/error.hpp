@@ -56,6 +56,13 @@ class KeyNotFound : public Error {
   using Error::Error;
 };
 
+// Releasing (or renewing) a lock or permit the caller does not hold, or a
+// semaphore beyond its bound. Nothing was changed.
+class NotHeld : public Error {
+ public:
+  using Error::Error;
+};
+
 // An index past either end of a Deque.
 class OutOfRange : public Error {
  public:

@@ -1,0 +1,96 @@
+// Inspection of the primitives in a cache: what exists, who holds it,
+// whether each holder is alive, and the history of hand-offs; plus the
+// writes a person may ask for: force-releasing a dead holder, registering a
+// key used by a Python Lock or BoundedSemaphore (which look like plain data).
+// The monitor and the CLI are built on this.
+//
+// Thread-safety: free functions; each runs its own short transaction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "diskcache/cache.hpp"
+
+namespace diskcache {
+
+enum class PrimitiveKind { Lock, RLock, Semaphore, Averager };
+std::string_view to_string(PrimitiveKind kind) noexcept;
+std::optional<PrimitiveKind> parse_primitive_kind(std::string_view name) noexcept;
+
+enum class HolderState {
+  Alive,    // its process runs on this host
+  Stale,    // its process is gone, a zombie, or a reused pid; or its lease expired
+  Unknown,  // another host or pid namespace: cannot tell
+};
+std::string_view to_string(HolderState state) noexcept;
+
+struct HolderInfo {
+  std::string id;  // stable within the holder's life
+  std::string host;
+  std::string boot_id;
+  std::uint64_t pid_namespace = 0;
+  std::int64_t pid = 0;
+  std::int64_t start_time = 0;
+  std::int64_t thread = 0;
+  double acquired_at = 0;
+  std::optional<double> expires_at;
+  std::int64_t count = 1;  // permits or re-entry depth
+  HolderState state = HolderState::Unknown;
+};
+
+struct PrimitiveInfo {
+  Value key;
+  PrimitiveKind kind = PrimitiveKind::Lock;
+  bool registered = false;            // known from the side table (else recognised by its value)
+  std::optional<std::int64_t> bound;  // semaphores
+  bool held = false;
+  std::int64_t in_use = 0;            // permits taken / re-entry depth / 1 for a held lock
+  std::optional<double> mean;         // averagers
+  std::int64_t samples = 0;           // averagers
+  std::optional<double> expire_time;  // of the key
+  std::vector<HolderInfo> holders;    // empty for a Python holder (unknown)
+  bool stale() const;                 // held, and every known holder is stale
+};
+
+// Every primitive in `cache`: registered ones, and Python RLocks recognised
+// by the shape of their value.
+std::vector<PrimitiveInfo> inspect_primitives(Cache& cache);
+std::optional<PrimitiveInfo> inspect_primitive(Cache& cache, const Value& key);
+
+// Marks `key` as used by a Python Lock or BoundedSemaphore (with its bound),
+// so inspection shows it.
+void register_primitive(Cache& cache, const Value& key, PrimitiveKind kind,
+                        std::optional<std::int64_t> bound = std::nullopt);
+
+enum class ForceReleaseResult {
+  Released,      // freed (the lock) or returned the permits (semaphore)
+  RefusedAlive,  // a holder is alive or unknown and `force` was not given
+  NotHeld,       // nothing to release
+};
+// Frees `key` from its stale holders: deletes a stale lock, resets a stale
+// RLock, returns a dead holder's permits. Refuses when a holder is alive or
+// unknown (a Python holder, another host) unless `force`. `holder_id`
+// limits it to one holder (semaphores). Wakes waiters. Recorded in history.
+ForceReleaseResult force_release(Cache& cache, const Value& key, bool force = false,
+                                 const std::optional<std::string>& holder_id = std::nullopt);
+
+struct HistoryEvent {
+  std::int64_t id = 0;
+  double at = 0;
+  Value key;
+  PrimitiveKind kind = PrimitiveKind::Lock;
+  std::string event;  // "acquire", "release", "timeout", "force-release"
+  std::string holder;
+  std::int64_t pid = 0;
+  std::int64_t thread = 0;
+  std::string host;
+  double waited = 0;  // seconds spent waiting before acquiring (or timing out)
+};
+// Events with id > `after_id`, oldest first, at most `limit`. The history
+// keeps the latest 10,000 events.
+std::vector<HistoryEvent> primitive_history(Cache& cache, std::int64_t after_id = 0, std::size_t limit = 1000);
+
+}  // namespace diskcache

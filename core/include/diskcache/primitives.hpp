@@ -1,0 +1,201 @@
+// Cross-process synchronisation primitives kept in a cache directory:
+// Lock, RLock, BoundedSemaphore and Averager. The value under each key is
+// exactly what Python diskcache's recipe stores, so a Python process using
+// diskcache.Lock (RLock, BoundedSemaphore, Averager) on the same key takes
+// part in the same exclusion. What Python cannot see -- who holds what, the
+// kind and bound of each primitive, a history of acquisitions -- is written
+// to side tables of cache.db in the same transaction (see inspect.hpp).
+//
+// Waiting: a release wakes the waiters of its key at once through
+// `cache.db-wake` (futexes in a shared mapping); waiters sleep without
+// burning CPU and re-check at least every 2 ms, which also notices releases
+// made by Python processes (they do not wake anyone). A process that has
+// just released a lock others are waiting for lets them take it first.
+//
+// Thread-safety: one object may be used by one thread at a time; several
+// objects (in any threads and processes) may share a key.
+// Cross-process: every state change is one SQLite transaction.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+
+#include "diskcache/cache.hpp"
+#include "diskcache/fanout.hpp"
+
+namespace diskcache {
+
+struct PrimitiveOptions {
+  // Seconds after acquisition when a lock frees itself (Python's expire).
+  std::optional<double> expire;
+  Value tag;
+  // Record acquisitions, releases, timeouts and force-releases in the
+  // bounded history (the monitor's timeline).
+  bool history = true;
+};
+
+namespace detail {
+struct PrimitiveCore;
+}
+
+// Shared base: the key, its cache and the waiting machinery.
+class Primitive {
+ public:
+  Primitive(Cache& cache, Value key, PrimitiveOptions options);
+  // On a FanoutCache, the primitive lives in the shard of its key, as a
+  // Python recipe on a FanoutCache does.
+  Primitive(FanoutCache& cache, Value key, PrimitiveOptions options);
+  ~Primitive();
+  Primitive(Primitive&&) noexcept;
+  Primitive(const Primitive&) = delete;
+  Primitive& operator=(const Primitive&) = delete;
+  const Value& key() const noexcept;
+  Cache& cache() noexcept;
+
+ protected:
+  std::unique_ptr<detail::PrimitiveCore> core_;
+};
+
+// A mutual-exclusion lock: Python's diskcache.Lock (value: None under the
+// key while held). Meets Lockable and TimedLockable, so std::scoped_lock,
+// std::unique_lock and std::lock work with it.
+class Lock : public Primitive {
+ public:
+  Lock(Cache& cache, Value key, PrimitiveOptions options = {});
+  Lock(FanoutCache& cache, Value key, PrimitiveOptions options = {});
+  ~Lock();  // releases a lock still held by this object
+
+  void lock();
+  // Returns false when cancelled through `stop` before acquiring.
+  [[nodiscard]] bool lock(std::stop_token stop);
+  [[nodiscard]] bool try_lock();
+  template <class Rep, class Period>
+  [[nodiscard]] bool try_lock_for(const std::chrono::duration<Rep, Period>& timeout, std::stop_token stop = {}) {
+    return acquire_until(std::chrono::steady_clock::now() +
+                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout),
+                         stop);
+  }
+  template <class Clock, class Duration>
+  [[nodiscard]] bool try_lock_until(const std::chrono::time_point<Clock, Duration>& deadline,
+                                    std::stop_token stop = {}) {
+    return acquire_until(std::chrono::steady_clock::now() +
+                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(deadline - Clock::now()),
+                         stop);
+  }
+  // Never throws (guards call it): retries briefly, then records the error
+  // in last_unlock_error().
+  void unlock() noexcept;
+  // Throws NotHeld when this object does not hold the lock (never acquired,
+  // already released, force-released or expired and taken by another).
+  void release();
+  // Extends the expiry of a held lock to `expire` seconds from now (unset:
+  // never). Throws NotHeld when not held.
+  void renew(std::optional<double> expire);
+  // True while anyone holds the key.
+  bool locked();
+  bool owns_lock() const noexcept { return held_; }
+  const std::string& last_unlock_error() const noexcept { return last_unlock_error_; }
+
+ private:
+  bool acquire_until(std::optional<std::chrono::steady_clock::time_point> deadline, std::stop_token stop);
+  bool held_ = false;
+  std::string last_unlock_error_;
+};
+
+// A re-entrant lock: Python's diskcache.RLock (value: the pickled 2-tuple
+// ("<pid>-<thread id>", count)). Re-entry by the same thread of the same
+// process nests; another thread or process waits.
+class RLock : public Primitive {
+ public:
+  RLock(Cache& cache, Value key, PrimitiveOptions options = {});
+  RLock(FanoutCache& cache, Value key, PrimitiveOptions options = {});
+
+  void lock();
+  [[nodiscard]] bool lock(std::stop_token stop);
+  [[nodiscard]] bool try_lock();
+  template <class Rep, class Period>
+  [[nodiscard]] bool try_lock_for(const std::chrono::duration<Rep, Period>& timeout, std::stop_token stop = {}) {
+    return acquire_until(std::chrono::steady_clock::now() +
+                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout),
+                         stop);
+  }
+  template <class Clock, class Duration>
+  [[nodiscard]] bool try_lock_until(const std::chrono::time_point<Clock, Duration>& deadline,
+                                    std::stop_token stop = {}) {
+    return acquire_until(std::chrono::steady_clock::now() +
+                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(deadline - Clock::now()),
+                         stop);
+  }
+  void unlock() noexcept;
+  // Throws NotHeld when the calling thread does not hold it.
+  void release();
+  void renew(std::optional<double> expire);
+  // Nesting depth held by anyone (0 = free).
+  std::int64_t count();
+  const std::string& last_unlock_error() const noexcept { return last_unlock_error_; }
+
+ private:
+  bool acquire_until(std::optional<std::chrono::steady_clock::time_point> deadline, std::stop_token stop);
+  std::string last_unlock_error_;
+};
+
+// A counting semaphore with a bound: Python's diskcache.BoundedSemaphore
+// (value: the remaining permits as an integer; a missing key means all
+// `bound` permits are free). Mirrors std::counting_semaphore.
+class BoundedSemaphore : public Primitive {
+ public:
+  BoundedSemaphore(Cache& cache, Value key, std::int64_t bound = 1, PrimitiveOptions options = {});
+  BoundedSemaphore(FanoutCache& cache, Value key, std::int64_t bound = 1, PrimitiveOptions options = {});
+
+  void acquire();
+  [[nodiscard]] bool acquire(std::stop_token stop);
+  [[nodiscard]] bool try_acquire();
+  template <class Rep, class Period>
+  [[nodiscard]] bool try_acquire_for(const std::chrono::duration<Rep, Period>& timeout, std::stop_token stop = {}) {
+    return acquire_until(std::chrono::steady_clock::now() +
+                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout),
+                         stop);
+  }
+  // Returns one permit this thread holds. Throws NotHeld when it holds none
+  // or the semaphore would exceed its bound; nothing changes then.
+  void release();
+  std::int64_t bound() const noexcept { return bound_; }
+  // Permits free now.
+  std::int64_t available();
+
+  // RAII: acquires in the constructor, releases in the destructor.
+  class Guard {
+   public:
+    explicit Guard(BoundedSemaphore& semaphore) : semaphore_(&semaphore) { semaphore_->acquire(); }
+    ~Guard();
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+
+   private:
+    BoundedSemaphore* semaphore_;
+  };
+
+ private:
+  bool acquire_until(std::optional<std::chrono::steady_clock::time_point> deadline, std::stop_token stop);
+  std::int64_t bound_;
+};
+
+// A running average: Python's diskcache.Averager (value: the pickled tuple
+// (total, count)).
+class Averager : public Primitive {
+ public:
+  Averager(Cache& cache, Value key, PrimitiveOptions options = {});
+  Averager(FanoutCache& cache, Value key, PrimitiveOptions options = {});
+  void add(double value);
+  // The mean, or std::nullopt before the first add.
+  std::optional<double> get();
+  std::int64_t count();
+  // The mean, removing the key.
+  std::optional<double> pop();
+};
+
+}  // namespace diskcache
