@@ -17,6 +17,7 @@
 namespace diskcache {
 namespace detail {
 class WriteScope;
+class WakeBoard;
 }
 
 // Settings after precedence (defaults < stored < opener), typed.
@@ -38,6 +39,7 @@ struct ResolvedSettings {
 
 struct Cache::Impl {
   Impl(std::filesystem::path directory, Options options);
+  ~Impl();
 
   std::filesystem::path dir;
   std::string db_path;
@@ -66,6 +68,8 @@ struct Cache::Impl {
   // A Settings row this library adds (e.g. fanout_shards): read it, or
   // write it (Python keeps unknown rows). std::nullopt when missing.
   std::optional<std::int64_t> extra_setting(const char* key);
+  // cache.db-wake, mapped on first use.
+  detail::WakeBoard& wake_board();
   void put_extra_setting(const char* key, std::int64_t value);
   // Python's _cull: expired rows first, then by policy while over the limit.
   void cull_on_write(detail::Connection& c, detail::WriteScope& scope, double now);
@@ -76,6 +80,8 @@ struct Cache::Impl {
   void initialise();
 
   const std::uint64_t id_;
+  std::once_flag wake_once_;
+  std::unique_ptr<detail::WakeBoard> wake_;
   std::mutex mu_;
   std::uint64_t fork_generation_;
   std::unordered_map<std::thread::id, std::unique_ptr<detail::Connection>> conns_;  // guarded by mu_

@@ -14,6 +14,7 @@
 #include "cache_impl.hpp"
 #include "diskcache/error.hpp"
 #include "schema.hpp"
+#include "sync/wake_board.hpp"
 
 namespace diskcache {
 namespace {
@@ -185,6 +186,11 @@ std::int64_t Cache::Impl::setting_int(detail::Connection& c, const char* key) {
   return q.int64(0);
 }
 
+detail::WakeBoard& Cache::Impl::wake_board() {
+  std::call_once(wake_once_, [&] { wake_ = std::make_unique<detail::WakeBoard>(dir, options.read_only); });
+  return *wake_;
+}
+
 std::optional<std::int64_t> Cache::Impl::extra_setting(const char* key) {
   detail::Query q(conn(), "SELECT value FROM Settings WHERE key = ?");
   q.bind_text(1, key);
@@ -212,6 +218,7 @@ std::int64_t Cache::Impl::volume(detail::Connection& c) {
 Cache::Cache(std::filesystem::path directory, Options options)
     : impl_(std::make_unique<Impl>(std::move(directory), std::move(options))) {}
 Cache::~Cache() = default;
+Cache::Impl::~Impl() = default;
 Cache::Cache(Cache&&) noexcept = default;
 Cache& Cache::operator=(Cache&&) noexcept = default;
 

@@ -123,6 +123,14 @@ const char* const kSchema[] = {
     "CREATE TABLE IF NOT EXISTS diskcache_meta (key TEXT PRIMARY KEY, value)",
     "CREATE TABLE IF NOT EXISTS diskcache_side (space TEXT NOT NULL, name BLOB NOT NULL, value BLOB, "
     "updated REAL, PRIMARY KEY (space, name))",
+    // Version 2: primitives, their holders, and the bounded history.
+    "CREATE TABLE IF NOT EXISTS diskcache_primitives (key BLOB NOT NULL, raw INTEGER NOT NULL, kind TEXT NOT NULL, "
+    "bound INTEGER, registered REAL, PRIMARY KEY (key, raw))",
+    "CREATE TABLE IF NOT EXISTS diskcache_holders (key BLOB NOT NULL, raw INTEGER NOT NULL, holder TEXT NOT NULL, "
+    "host TEXT, boot_id TEXT, pid_ns INTEGER, pid INTEGER, start_time INTEGER, thread INTEGER, acquired_at REAL, "
+    "expires_at REAL, count INTEGER NOT NULL, PRIMARY KEY (key, raw, holder))",
+    "CREATE TABLE IF NOT EXISTS diskcache_history (id INTEGER PRIMARY KEY, at REAL, key BLOB, raw INTEGER, "
+    "kind TEXT, event TEXT, holder TEXT, pid INTEGER, thread INTEGER, host TEXT, waited REAL)",
 };
 
 const char* policy_index(EvictionPolicy p) {
@@ -243,7 +251,8 @@ bool schema_needs_write(Connection& conn, const ResolvedSettings& settings,
   }
   for (const char* name : {"Settings", "Cache", "Cache_key_raw", "Cache_expire_time", "Settings_count_insert",
                            "Settings_count_delete", "Settings_size_insert", "Settings_size_update",
-                           "Settings_size_delete", "diskcache_meta", "diskcache_side"})
+                           "Settings_size_delete", "diskcache_meta", "diskcache_side", "diskcache_primitives",
+                           "diskcache_holders", "diskcache_history"})
     if (!names.count(name)) return true;
   if (names.count("Cache_tag_rowid") != static_cast<std::size_t>(settings.tag_index)) return true;
   const std::map<EvictionPolicy, const char*> policy_index_names{
@@ -288,7 +297,9 @@ void create_schema(Connection& conn, const ResolvedSettings& settings,
     conn.exec(settings.tag_index ? "CREATE INDEX IF NOT EXISTS Cache_tag_rowid ON Cache(tag, rowid)"
                                  : "DROP INDEX IF EXISTS Cache_tag_rowid");
     {
-      Query q(conn, "INSERT OR IGNORE INTO diskcache_meta VALUES ('side_schema_version', ?)");
+      Query q(conn,
+              "INSERT INTO diskcache_meta VALUES ('side_schema_version', ?) ON CONFLICT(key) DO UPDATE SET "
+              "value = max(value, excluded.value)");
       q.bind(1, std::int64_t{Cache::kSideSchemaVersion});
       q.run();
     }

@@ -329,7 +329,7 @@ class Cache {
   std::optional<Value> side_get(std::string_view space, const Value& name);
   bool side_erase(std::string_view space, const Value& name);
   std::vector<std::pair<Value, Value>> side_list(std::string_view space);
-  static constexpr int kSideSchemaVersion = 1;
+  static constexpr int kSideSchemaVersion = 2;
 
   // Closes the calling thread's connection (reopened on next use).
   void close();

@@ -7,6 +7,8 @@
 #include "diskcache/error.hpp"
 #include "diskcache/fanout.hpp"
 #include "diskcache/index.hpp"
+#include "diskcache/inspect.hpp"
 #include "diskcache/pickle.hpp"
+#include "diskcache/primitives.hpp"
 #include "diskcache/settings.hpp"
 #include "diskcache/value.hpp"

@@ -45,7 +45,10 @@ WakeBoard::WakeBoard(const std::filesystem::path& dir, bool read_only) {
   }
   void* p = ::mmap(nullptr, kFileSize, read_only ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ::close(fd);
-  if (p != MAP_FAILED) base_ = p;
+  if (p != MAP_FAILED) {
+    base_ = p;
+    writable_ = !read_only;
+  }
 }
 
 WakeBoard::~WakeBoard() {
@@ -79,13 +82,13 @@ void WakeBoard::wait(std::size_t slot, std::uint32_t seen, std::chrono::nanoseco
     ::nanosleep(&ts, nullptr);
     return;
   }
-  waiting(slot)->fetch_add(1, std::memory_order_relaxed);
+  if (writable_) waiting(slot)->fetch_add(1, std::memory_order_relaxed);
   futex_wait(seq(slot), seen, timeout);
-  waiting(slot)->fetch_sub(1, std::memory_order_relaxed);
+  if (writable_) waiting(slot)->fetch_sub(1, std::memory_order_relaxed);
 }
 
 void WakeBoard::notify(std::size_t slot) noexcept {
-  if (!base_) return;
+  if (!base_ || !writable_) return;
   seq(slot)->fetch_add(1, std::memory_order_release);
   futex_wake_all(seq(slot));
   seq(0)->fetch_add(1, std::memory_order_release);

@@ -47,6 +47,7 @@ class WakeBoard {
   std::atomic<std::uint32_t>* seq(std::size_t slot) const noexcept;
   std::atomic<std::uint32_t>* waiting(std::size_t slot) const noexcept;
   void* base_ = nullptr;
+  bool writable_ = false;
 };
 
 }  // namespace diskcache::detail

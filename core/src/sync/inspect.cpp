@@ -1,0 +1,300 @@
+// Inspection of primitives, force-release and history (see inspect.hpp).
+#include "diskcache/inspect.hpp"
+
+#include <sqlite3.h>
+
+#include <map>
+#include <regex>
+
+#include "diskcache/error.hpp"
+#include "diskcache/pickle.hpp"
+#include "primitive_core.hpp"
+
+namespace diskcache {
+
+using detail::Query;
+using detail::SqlScalar;
+using detail::WriteScope;
+
+std::string_view to_string(PrimitiveKind kind) noexcept {
+  switch (kind) {
+    case PrimitiveKind::Lock: return "lock";
+    case PrimitiveKind::RLock: return "rlock";
+    case PrimitiveKind::Semaphore: return "semaphore";
+    case PrimitiveKind::Averager: return "averager";
+  }
+  return "lock";
+}
+
+std::optional<PrimitiveKind> parse_primitive_kind(std::string_view name) noexcept {
+  for (auto k : {PrimitiveKind::Lock, PrimitiveKind::RLock, PrimitiveKind::Semaphore, PrimitiveKind::Averager})
+    if (to_string(k) == name) return k;
+  return std::nullopt;
+}
+
+std::string_view to_string(HolderState state) noexcept {
+  switch (state) {
+    case HolderState::Alive: return "alive";
+    case HolderState::Stale: return "stale";
+    case HolderState::Unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+bool PrimitiveInfo::stale() const {
+  if (!held || holders.empty()) return false;
+  for (const auto& h : holders)
+    if (h.state != HolderState::Stale) return false;
+  return true;
+}
+
+namespace {
+
+bool table_exists(detail::Connection& c, const char* name) {
+  Query q(c, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+  q.bind_text(1, name);
+  return q.step();
+}
+
+// A map key for a stored (key, raw) pair.
+std::string row_id(const SqlScalar& key, std::int64_t raw) {
+  return std::to_string(raw) + char('0' + key.kind) + key.s + "|" + std::to_string(key.i) + "|" + std::to_string(key.d);
+}
+
+// Python's RLock value: ("<pid>-<tid>", count) or (None, count).
+bool looks_like_rlock(const Value& v) {
+  static const std::regex owner(R"(\d+-\d+)");
+  if (v.type() != Value::Type::Tuple || v.items().size() != 2 || v.items()[1].type() != Value::Type::Int) return false;
+  const Value& first = v.items()[0];
+  return first.is_none() || (first.type() == Value::Type::Text && std::regex_match(first.as_text(), owner));
+}
+
+HolderState holder_state(const HolderInfo& h, double now) {
+  if (h.expires_at && *h.expires_at <= now) return HolderState::Stale;
+  detail::ProcessIdentity id{h.host, h.boot_id, h.pid_namespace, h.pid, h.start_time};
+  switch (detail::liveness_of(id)) {
+    case detail::Liveness::Alive: return HolderState::Alive;
+    case detail::Liveness::Dead:
+    case detail::Liveness::Zombie: return HolderState::Stale;
+    case detail::Liveness::Unknown: return HolderState::Unknown;
+  }
+  return HolderState::Unknown;
+}
+
+struct Found {
+  SqlScalar key;
+  std::int64_t raw;
+  PrimitiveInfo info;
+};
+
+// Fills in the state of each primitive from its Cache row.
+void read_state(Cache::Impl& d, detail::Connection& c, Found& f, double now) {
+  Query q(c,
+          "SELECT mode, filename, value, size, expire_time FROM Cache WHERE key = ? AND raw = ? AND "
+          "(expire_time IS NULL OR expire_time > ?)");
+  f.key.bind(q, 1);
+  q.bind(2, f.raw).bind(3, now);
+  PrimitiveInfo& info = f.info;
+  std::optional<Value> value;
+  if (q.step()) {
+    const auto filename = q.is_null(1) ? std::nullopt : std::optional<std::string>(std::string(q.text(1)));
+    value = detail::fetch_value(static_cast<int>(q.int64(0)), filename, SqlScalar::column(q, 2), q.int64(3), *d.files);
+    if (!q.is_null(4)) info.expire_time = q.real(4);
+  }
+  switch (info.kind) {
+    case PrimitiveKind::Lock:
+      info.held = value.has_value();
+      info.in_use = info.held ? 1 : 0;
+      break;
+    case PrimitiveKind::RLock:
+      if (value && looks_like_rlock(*value)) info.in_use = value->items()[1].as_int();
+      info.held = info.in_use > 0;
+      break;
+    case PrimitiveKind::Semaphore: {
+      const std::int64_t bound = info.bound.value_or(1);
+      const std::int64_t free = value && value->type() == Value::Type::Int ? value->as_int() : bound;
+      info.in_use = bound - free;
+      info.held = info.in_use > 0;
+      break;
+    }
+    case PrimitiveKind::Averager:
+      if (value && value->type() == Value::Type::Tuple && value->items().size() == 2 && value->items()[1].is_int()) {
+        info.samples = value->items()[1].as_int();
+        if (info.samples > 0) info.mean = value->items()[0].as_double() / static_cast<double>(info.samples);
+      }
+      break;
+  }
+  if (!info.held) info.holders.clear();  // leftovers of an expired key hold nothing
+}
+
+std::vector<Found> collect(Cache& cache, const std::optional<Value>& only) {
+  Cache::Impl& d = cache.impl();
+  auto& c = d.conn();
+  const double now = d.now();
+  std::map<std::string, Found> found;
+  std::optional<detail::DbKey> only_key;
+  if (only) only_key = detail::encode_key(*only);
+  auto wanted = [&](const SqlScalar& k, std::int64_t raw) {
+    return !only_key || row_id(only_key->key, only_key->raw) == row_id(k, raw);
+  };
+  if (table_exists(c, "diskcache_primitives")) {
+    Query q(c, "SELECT key, raw, kind, bound FROM diskcache_primitives");
+    while (q.step()) {
+      const SqlScalar k = SqlScalar::column(q, 0);
+      const std::int64_t raw = q.int64(1);
+      if (!wanted(k, raw)) continue;
+      Found f{k, raw, {}};
+      f.info.key = detail::decode_key(k, raw);
+      f.info.kind = parse_primitive_kind(q.text(2)).value_or(PrimitiveKind::Lock);
+      f.info.registered = true;
+      if (!q.is_null(3)) f.info.bound = q.int64(3);
+      found.emplace(row_id(k, raw), std::move(f));
+    }
+  }
+  {  // Python RLocks, recognised by their value
+    Query q(c, "SELECT key, raw, value FROM Cache WHERE mode = 4 AND filename IS NULL AND length(value) < 200");
+    while (q.step()) {
+      const SqlScalar k = SqlScalar::column(q, 0);
+      const std::int64_t raw = q.int64(1);
+      if (!wanted(k, raw) || found.count(row_id(k, raw))) continue;
+      try {
+        if (!looks_like_rlock(pickle::decode(q.blob(2)))) continue;
+      } catch (const Error&) {
+        continue;  // not ours to judge here; check() reports damaged rows
+      }
+      Found f{k, raw, {}};
+      f.info.key = detail::decode_key(k, raw);
+      f.info.kind = PrimitiveKind::RLock;
+      found.emplace(row_id(k, raw), std::move(f));
+    }
+  }
+  if (table_exists(c, "diskcache_holders")) {
+    Query q(c,
+            "SELECT key, raw, holder, host, boot_id, pid_ns, pid, start_time, thread, acquired_at, expires_at, count "
+            "FROM diskcache_holders ORDER BY acquired_at");
+    while (q.step()) {
+      auto it = found.find(row_id(SqlScalar::column(q, 0), q.int64(1)));
+      if (it == found.end()) continue;
+      HolderInfo h;
+      h.id = q.text(2);
+      h.host = q.text(3);
+      h.boot_id = q.text(4);
+      h.pid_namespace = static_cast<std::uint64_t>(q.int64(5));
+      h.pid = q.int64(6);
+      h.start_time = q.int64(7);
+      h.thread = q.int64(8);
+      h.acquired_at = q.real(9);
+      if (!q.is_null(10)) h.expires_at = q.real(10);
+      h.count = q.int64(11);
+      h.state = holder_state(h, now);
+      it->second.info.holders.push_back(std::move(h));
+    }
+  }
+  std::vector<Found> out;
+  for (auto& [id, f] : found) {
+    read_state(d, c, f, now);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<PrimitiveInfo> inspect_primitives(Cache& cache) {
+  std::vector<PrimitiveInfo> out;
+  for (auto& f : collect(cache, std::nullopt)) out.push_back(std::move(f.info));
+  return out;
+}
+
+std::optional<PrimitiveInfo> inspect_primitive(Cache& cache, const Value& key) {
+  auto found = collect(cache, key);
+  if (found.empty()) return std::nullopt;
+  return std::move(found.front().info);
+}
+
+void register_primitive(Cache& cache, const Value& key, PrimitiveKind kind, std::optional<std::int64_t> bound) {
+  if (kind == PrimitiveKind::Semaphore && (!bound || *bound < 1))
+    throw InvalidArgument("registering a semaphore needs its bound (at least 1)");
+  Cache::Impl& d = cache.impl();
+  d.require_writable("register_primitive");
+  detail::PrimitiveRows rows(d, key);
+  WriteScope scope(d.conn(), *d.files);
+  rows.register_kind(d.conn(), kind, bound);
+  scope.commit();
+}
+
+ForceReleaseResult force_release(Cache& cache, const Value& key, bool force,
+                                 const std::optional<std::string>& holder_id) {
+  Cache::Impl& d = cache.impl();
+  d.require_writable("force_release");
+  auto& c = d.conn();
+  detail::PrimitiveRows rows(d, key);
+  {
+    WriteScope scope(c, *d.files);
+    auto info = inspect_primitive(cache, key);
+    if (!info || !info->held) return ForceReleaseResult::NotHeld;
+    std::vector<HolderInfo> targets;
+    for (const auto& h : info->holders)
+      if (!holder_id || h.id == *holder_id) targets.push_back(h);
+    if (holder_id && targets.empty()) return ForceReleaseResult::NotHeld;
+    if (!force) {
+      if (targets.empty()) return ForceReleaseResult::RefusedAlive;  // a Python holder: cannot tell
+      for (const auto& h : targets)
+        if (h.state != HolderState::Stale) return ForceReleaseResult::RefusedAlive;
+    }
+    switch (info->kind) {
+      case PrimitiveKind::Lock:
+        cache.erase(key);
+        rows.drop_holders(c);
+        break;
+      case PrimitiveKind::RLock:
+        cache.set(key, Value::tuple({Value(), 0}));  // Python's RLock treats count 0 as free
+        rows.drop_holders(c);
+        break;
+      case PrimitiveKind::Semaphore: {
+        std::int64_t permits = 0;
+        for (const auto& h : targets) {
+          permits += h.count;
+          rows.set_holder(c, h.id, 0, 0, std::nullopt);
+        }
+        if (targets.empty()) permits = info->in_use;  // forced, holders unknown: all of them
+        const std::int64_t bound = info->bound.value_or(1);
+        cache.set(key, std::min(bound, bound - info->in_use + permits));
+        break;
+      }
+      case PrimitiveKind::Averager: return ForceReleaseResult::NotHeld;
+    }
+    rows.record(c, info->kind, "force-release", targets.empty() ? std::string("unknown") : targets.front().id, 0);
+    scope.commit();
+  }
+  d.wake_board().notify(rows.slot());
+  return ForceReleaseResult::Released;
+}
+
+std::vector<HistoryEvent> primitive_history(Cache& cache, std::int64_t after_id, std::size_t limit) {
+  Cache::Impl& d = cache.impl();
+  auto& c = d.conn();
+  std::vector<HistoryEvent> out;
+  if (!table_exists(c, "diskcache_history")) return out;
+  Query q(c,
+          "SELECT id, at, key, raw, kind, event, holder, pid, thread, host, waited FROM diskcache_history "
+          "WHERE id > ? ORDER BY id LIMIT ?");
+  q.bind(1, after_id).bind(2, static_cast<std::int64_t>(limit));
+  while (q.step()) {
+    HistoryEvent e;
+    e.id = q.int64(0);
+    e.at = q.real(1);
+    e.key = detail::decode_key(SqlScalar::column(q, 2), q.int64(3));
+    e.kind = parse_primitive_kind(q.text(4)).value_or(PrimitiveKind::Lock);
+    e.event = q.text(5);
+    e.holder = q.text(6);
+    e.pid = q.int64(7);
+    e.thread = q.int64(8);
+    e.host = q.text(9);
+    e.waited = q.real(10);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace diskcache

@@ -1,0 +1,160 @@
+#include "primitive_core.hpp"
+
+#include <sqlite3.h>
+
+#include <thread>
+
+namespace diskcache::detail {
+namespace {
+constexpr auto kPoll = std::chrono::milliseconds(2);      // fallback: notices Python releases
+constexpr auto kGiveWay = std::chrono::milliseconds(2);   // longest a releaser defers to waiters
+constexpr std::int64_t kHistoryRows = 10000;
+}  // namespace
+
+std::string holder_id(const std::string& host, std::int64_t pid, std::int64_t start_time, std::int64_t thread) {
+  return host + ":" + std::to_string(pid) + ":" + std::to_string(start_time) + ":" + std::to_string(thread);
+}
+
+std::string self_holder_id() {
+  const ProcessIdentity& me = self_identity();
+  return holder_id(me.host, me.pid, me.start_time, self_thread_id());
+}
+
+PrimitiveRows::PrimitiveRows(Cache::Impl& impl, const Value& key)
+    : impl_(impl), db_key_(encode_key(key)), slot_(WakeBoard::slot_of(db_key_.key.s + std::to_string(db_key_.key.i))) {}
+
+namespace {
+void bind_key(Query& q, int index, const DbKey& k) {
+  k.key.bind(q, index);
+  q.bind(index + 1, k.raw);
+}
+}  // namespace
+
+void PrimitiveRows::register_kind(Connection& c, PrimitiveKind kind, std::optional<std::int64_t> bound) {
+  Query q(c,
+          "INSERT INTO diskcache_primitives (key, raw, kind, bound, registered) VALUES (?, ?, ?, ?, ?) "
+          "ON CONFLICT(key, raw) DO UPDATE SET kind = excluded.kind, bound = excluded.bound");
+  bind_key(q, 1, db_key_);
+  q.bind_text(3, to_string(kind));
+  bound ? (void)q.bind(4, *bound) : (void)q.bind_null(4);
+  q.bind(5, impl_.now());
+  q.run();
+}
+
+std::int64_t PrimitiveRows::holder_count(Connection& c, const std::string& holder) {
+  Query q(c, "SELECT count FROM diskcache_holders WHERE key = ? AND raw = ? AND holder = ?");
+  bind_key(q, 1, db_key_);
+  q.bind_text(3, holder);
+  return q.step() ? q.int64(0) : 0;
+}
+
+void PrimitiveRows::set_holder(Connection& c, const std::string& holder, std::int64_t count, double now,
+                               std::optional<double> expires_at) {
+  if (count <= 0) {
+    Query q(c, "DELETE FROM diskcache_holders WHERE key = ? AND raw = ? AND holder = ?");
+    bind_key(q, 1, db_key_);
+    q.bind_text(3, holder);
+    q.run();
+    return;
+  }
+  const ProcessIdentity& me = self_identity();
+  Query q(c,
+          "INSERT INTO diskcache_holders (key, raw, holder, host, boot_id, pid_ns, pid, start_time, thread, "
+          "acquired_at, expires_at, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key, raw, holder) "
+          "DO UPDATE SET count = excluded.count, expires_at = excluded.expires_at");
+  bind_key(q, 1, db_key_);
+  q.bind_text(3, holder).bind_text(4, me.host).bind_text(5, me.boot_id);
+  q.bind(6, static_cast<std::int64_t>(me.pid_namespace)).bind(7, me.pid).bind(8, me.start_time);
+  q.bind(9, self_thread_id()).bind(10, now);
+  expires_at ? (void)q.bind(11, *expires_at) : (void)q.bind_null(11);
+  q.bind(12, count);
+  q.run();
+}
+
+void PrimitiveRows::set_expiry(Connection& c, std::optional<double> expires_at) {
+  Query q(c, "UPDATE diskcache_holders SET expires_at = ? WHERE key = ? AND raw = ?");
+  expires_at ? (void)q.bind(1, *expires_at) : (void)q.bind_null(1);
+  bind_key(q, 2, db_key_);
+  q.run();
+}
+
+void PrimitiveRows::drop_holders(Connection& c) {
+  Query q(c, "DELETE FROM diskcache_holders WHERE key = ? AND raw = ?");
+  bind_key(q, 1, db_key_);
+  q.run();
+}
+
+std::string PrimitiveRows::process_holder(Connection& c) {
+  const ProcessIdentity& me = self_identity();
+  Query q(c,
+          "SELECT holder FROM diskcache_holders WHERE key = ? AND raw = ? AND boot_id = ? AND pid = ? AND "
+          "start_time = ? LIMIT 1");
+  bind_key(q, 1, db_key_);
+  q.bind_text(3, me.boot_id).bind(4, me.pid).bind(5, me.start_time);
+  return q.step() ? std::string(q.text(0)) : std::string();
+}
+
+void PrimitiveRows::record(Connection& c, PrimitiveKind kind, const char* event, const std::string& holder,
+                           double waited) {
+  const ProcessIdentity& me = self_identity();
+  Query q(c,
+          "INSERT INTO diskcache_history (at, key, raw, kind, event, holder, pid, thread, host, waited) VALUES "
+          "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  q.bind(1, impl_.now());
+  bind_key(q, 2, db_key_);
+  q.bind_text(4, to_string(kind)).bind_text(5, event).bind_text(6, holder);
+  q.bind(7, me.pid).bind(8, self_thread_id()).bind_text(9, me.host).bind(10, waited);
+  q.run();
+  const std::int64_t id = sqlite3_last_insert_rowid(c.handle());
+  if (id % 256 == 0) Query(c, "DELETE FROM diskcache_history WHERE id <= ?").bind(1, id - kHistoryRows).run();
+}
+
+PrimitiveCore::PrimitiveCore(Cache& c, Value k, PrimitiveOptions o)
+    : cache(&c), impl(&c.impl()), key(std::move(k)), options(std::move(o)), rows(*impl, key) {}
+
+void PrimitiveCore::register_once(Connection& c, PrimitiveKind kind, std::optional<std::int64_t> bound) {
+  if (registered) return;
+  rows.register_kind(c, kind, bound);
+  registered = true;  // set before commit: a rollback re-registers next time at worst
+}
+
+void PrimitiveCore::record(Connection& c, PrimitiveKind kind, const char* event, double waited) {
+  if (options.history) rows.record(c, kind, event, self_holder_id(), waited);
+}
+
+bool PrimitiveCore::wait_loop(const std::function<bool(double)>& try_once, std::optional<SteadyTime> deadline,
+                              const std::stop_token& stop, PrimitiveKind kind, const std::function<bool()>& taken) {
+  using std::chrono::steady_clock;
+  const auto start = steady_clock::now();
+  WakeBoard& wake = board();
+  // Fairness: right after our own release, let a waiting process take it.
+  if (start - last_release < kGiveWay && wake.waiters(rows.slot()) > 0) {
+    while (steady_clock::now() - start < kGiveWay && !taken())
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  while (true) {
+    const std::uint32_t seen = wake.sequence(rows.slot());
+    const auto now = steady_clock::now();
+    if (try_once(std::chrono::duration<double>(now - start).count())) return true;
+    const auto after = steady_clock::now();
+    if ((deadline && after >= *deadline) || stop.stop_requested()) {
+      if (deadline && *deadline > start && options.history && !impl->options.read_only) {
+        WriteScope scope(impl->conn(), *impl->files);
+        rows.record(impl->conn(), kind, "timeout", self_holder_id(),
+                    std::chrono::duration<double>(after - start).count());
+        scope.commit();
+      }
+      return false;
+    }
+    auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(kPoll);
+    if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline - after));
+    wake.wait(rows.slot(), seen, timeout);
+  }
+}
+
+void PrimitiveCore::released() {
+  last_release = std::chrono::steady_clock::now();
+  board().notify(rows.slot());
+}
+
+}  // namespace diskcache::detail

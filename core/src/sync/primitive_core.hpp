@@ -1,0 +1,84 @@
+// What every primitive shares: its key as stored, its wake slot, the holder
+// rows and history rows it writes inside its transactions, and the waiting
+// loop.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <stop_token>
+#include <string>
+
+#include "../cache_impl.hpp"
+#include "diskcache/inspect.hpp"
+#include "diskcache/primitives.hpp"
+#include "identity.hpp"
+#include "wake_board.hpp"
+
+namespace diskcache::detail {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// Side-table rows of one primitive key, written inside the caller's
+// transaction (all functions take the thread's open connection).
+class PrimitiveRows {
+ public:
+  PrimitiveRows(Cache::Impl& impl, const Value& key);
+
+  void register_kind(Connection& c, PrimitiveKind kind, std::optional<std::int64_t> bound);
+  std::int64_t holder_count(Connection& c, const std::string& holder);
+  // Sets the holder's count; 0 deletes its row.
+  void set_holder(Connection& c, const std::string& holder, std::int64_t count, double now,
+                  std::optional<double> expires_at);
+  void set_expiry(Connection& c, std::optional<double> expires_at);
+  void drop_holders(Connection& c);
+  // Another holder row of this process (for a permit released by another
+  // thread), or empty.
+  std::string process_holder(Connection& c);
+  void record(Connection& c, PrimitiveKind kind, const char* event, const std::string& holder, double waited);
+
+  const DbKey& db_key() const noexcept { return db_key_; }
+  std::size_t slot() const noexcept { return slot_; }
+
+ private:
+  Cache::Impl& impl_;
+  DbKey db_key_;
+  std::size_t slot_;
+};
+
+// This process and thread as a holder id: "host:pid:start_time:thread".
+std::string self_holder_id();
+std::string holder_id(const std::string& host, std::int64_t pid, std::int64_t start_time, std::int64_t thread);
+
+struct PrimitiveCore {
+  PrimitiveCore(Cache& cache, Value key, PrimitiveOptions options);
+
+  Cache* cache;
+  Cache::Impl* impl;
+  Value key;
+  PrimitiveOptions options;
+  PrimitiveRows rows;
+  bool registered = false;
+  SteadyTime last_release{};
+
+  WakeBoard& board() { return impl->wake_board(); }
+  double now() const { return impl->now(); }
+  std::optional<double> expires_at(double now) const {
+    return options.expire ? std::optional<double>(now + *options.expire) : std::nullopt;
+  }
+  SetOptions set_options() const { return SetOptions{options.expire, options.tag}; }
+  void register_once(Connection& c, PrimitiveKind kind, std::optional<std::int64_t> bound);
+  void record(Connection& c, PrimitiveKind kind, const char* event, double waited);
+
+  // Calls `try_once(waited_seconds)` until it succeeds (true), `deadline`
+  // passes or `stop` is requested (false; a timed wait records "timeout").
+  // Between tries it sleeps on the key's wake slot, at most 2 ms at a time.
+  // `taken` tells whether someone took the key after our own release: a
+  // process that has just released lets a waiting process go first.
+  bool wait_loop(const std::function<bool(double)>& try_once, std::optional<SteadyTime> deadline,
+                 const std::stop_token& stop, PrimitiveKind kind, const std::function<bool()>& taken);
+  // After a release: bumps the wake slot and remembers when.
+  void released();
+};
+
+}  // namespace diskcache::detail
