@@ -10,5 +10,6 @@
 #include "diskcache/inspect.hpp"
 #include "diskcache/pickle.hpp"
 #include "diskcache/primitives.hpp"
+#include "diskcache/recipes.hpp"
 #include "diskcache/settings.hpp"
 #include "diskcache/value.hpp"

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+
 #include <thread>
 
 namespace diskcache::detail {
@@ -109,8 +111,13 @@ void PrimitiveRows::record(Connection& c, PrimitiveKind kind, const char* event,
   if (id % 256 == 0) Query(c, "DELETE FROM diskcache_history WHERE id <= ?").bind(1, id - kHistoryRows).run();
 }
 
+namespace {
+std::atomic<std::uint64_t> g_next_serial{1};
+}
+
 PrimitiveCore::PrimitiveCore(Cache& c, Value k, PrimitiveOptions o)
-    : cache(&c), impl(&c.impl()), key(std::move(k)), options(std::move(o)), rows(*impl, key) {}
+    : cache(&c), impl(&c.impl()), key(std::move(k)), options(std::move(o)), rows(*impl, key),
+      serial(g_next_serial.fetch_add(1)) {}
 
 void PrimitiveCore::register_once(Connection& c, PrimitiveKind kind, std::optional<std::int64_t> bound) {
   if (registered) return;

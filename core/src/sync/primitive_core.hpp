@@ -60,6 +60,11 @@ struct PrimitiveCore {
   PrimitiveRows rows;
   bool registered = false;
   SteadyTime last_release{};
+  // Distinguishes objects of one thread: a Lock's holder is the object that
+  // acquired it, so a second Lock on the same key in the same thread never
+  // releases the first one's acquisition.
+  const std::uint64_t serial;
+  std::string object_holder_id() const { return self_holder_id() + "/" + std::to_string(serial); }
 
   WakeBoard& board() { return impl->wake_board(); }
   double now() const { return impl->now(); }

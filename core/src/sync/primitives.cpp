@@ -71,7 +71,7 @@ bool Lock::acquire_until(std::optional<SteadyTime> deadline, std::stop_token sto
     if (!core.cache->add(core.key, Value(), core.set_options())) return false;
     const double now = core.now();
     core.rows.drop_holders(c);  // records of an expired previous holder
-    core.rows.set_holder(c, detail::self_holder_id(), 1, now, core.expires_at(now));
+    core.rows.set_holder(c, core.object_holder_id(), 1, now, core.expires_at(now));
     core.register_once(c, PrimitiveKind::Lock, std::nullopt);
     core.record(c, PrimitiveKind::Lock, "acquire", waited);
     scope.commit();
@@ -87,7 +87,7 @@ bool Lock::try_lock() { return acquire_until(now_deadline(), {}); }
 
 void Lock::release() {
   auto& core = *core_;
-  const std::string me = detail::self_holder_id();
+  const std::string me = core.object_holder_id();
   auto& c = core.impl->conn();
   {
     WriteScope scope(c, *core.impl->files);
@@ -112,7 +112,7 @@ void Lock::renew(std::optional<double> expire) {
   auto& core = *core_;
   auto& c = core.impl->conn();
   WriteScope scope(c, *core.impl->files);
-  if (!held_ || core.rows.holder_count(c, detail::self_holder_id()) == 0 || !core.cache->touch(core.key, expire))
+  if (!held_ || core.rows.holder_count(c, core.object_holder_id()) == 0 || !core.cache->touch(core.key, expire))
     throw NotHeld(describe(core, "renew(): lock") + " is not held by this object");
   core.rows.set_expiry(c, expire ? std::optional<double>(core.now() + *expire) : std::nullopt);
   scope.commit();

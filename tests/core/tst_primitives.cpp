@@ -1,0 +1,272 @@
+// Lock, RLock, BoundedSemaphore, Averager and the recipes in one process:
+// Python's values under the keys, C++ lock conventions, clear errors for
+// releasing what is not held, timed and cancellable waits, expiry with an
+// injected clock, inspection and force-release.
+#include <QtTest>
+
+#include <mutex>
+#include <stop_token>
+#include <thread>
+
+#include "diskcache/error.hpp"
+#include "diskcache/inspect.hpp"
+#include "diskcache/primitives.hpp"
+#include "diskcache/recipes.hpp"
+#include "test_support.hpp"
+
+using namespace diskcache;
+using namespace std::chrono_literals;
+
+class TestPrimitives : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+  int n_ = 0;
+  double now_ = 1.0e9;
+  std::string fresh() { return (tmp_.path() + "/p" + QString::number(n_++)).toStdString(); }
+  Options clocked() {
+    Options o;
+    o.clock = [this] { return now_; };
+    return o;
+  }
+
+ private slots:
+  void lock_is_pythons_and_lockable() {
+    Cache cache(fresh());
+    Lock a(cache, "L"), b(cache, "L");
+    {
+      std::scoped_lock guard(a);
+      QVERIFY(a.locked());
+      QCOMPARE(*cache.get("L"), Value());  // Python's Lock stores None
+      QVERIFY(!b.try_lock());
+      QVERIFY(!b.try_lock_for(30ms));
+      std::unique_lock timed(b, 20ms);
+      QVERIFY(!timed.owns_lock());
+    }
+    QVERIFY(!cache.contains("L"));
+    QVERIFY(b.try_lock());
+    b.unlock();
+    Lock c(cache, "other");
+    std::lock(a, c);  // deadlock-free acquisition of two locks
+    a.unlock();
+    c.unlock();
+    const auto events = primitive_history(cache);
+    QVERIFY(std::any_of(events.begin(), events.end(), [](const HistoryEvent& e) { return e.event == "timeout"; }));
+  }
+
+  void releasing_what_you_do_not_hold() {
+    Cache cache(fresh());
+    Lock holder(cache, "L"), stranger(cache, "L");
+    holder.lock();
+    QVERIFY_THROWS_EXCEPTION(NotHeld, stranger.release());
+    QVERIFY(holder.locked());  // nothing changed
+    stranger.unlock();         // never throws; says why
+    QVERIFY(stranger.last_unlock_error().find("not held") != std::string::npos);
+    QVERIFY(holder.locked());
+    holder.release();
+    QVERIFY_THROWS_EXCEPTION(NotHeld, holder.release());
+  }
+
+  void lock_expires_with_the_injected_clock() {
+    Cache cache(fresh(), clocked());
+    Lock first(cache, "L", {.expire = 10}), second(cache, "L");
+    first.lock();
+    QVERIFY(!second.try_lock());
+    first.renew(100);
+    now_ += 50;
+    QVERIFY(!second.try_lock());  // renewed
+    now_ += 60;
+    QVERIFY(second.try_lock());   // expired: frees itself
+    QVERIFY_THROWS_EXCEPTION(NotHeld, first.release());
+    QVERIFY(second.locked());
+    auto info = inspect_primitive(cache, "L");
+    QCOMPARE(info->holders.size(), std::size_t{1});
+    second.unlock();
+  }
+
+  void waiting_can_be_cancelled() {
+    Cache cache(fresh());
+    Lock holder(cache, "L");
+    holder.lock();
+    std::stop_source stop;
+    std::atomic<bool> result{true};
+    std::thread waiter([&] {
+      Lock mine(cache, "L");
+      result = mine.lock(stop.get_token());
+    });
+    std::this_thread::sleep_for(20ms);
+    stop.request_stop();
+    waiter.join();
+    QVERIFY(!result);
+    holder.unlock();
+  }
+
+  void rlock_reenters_and_excludes_other_threads() {
+    Cache cache(fresh());
+    RLock lock(cache, "R");
+    lock.lock();
+    lock.lock();
+    QCOMPARE(lock.count(), 2);
+    const Value value = *cache.get("R");  // Python's ("<pid>-<tid>", count)
+    QCOMPARE(value.items()[1], Value(2));
+    QVERIFY(value.items()[0].as_text().find(std::to_string(::getpid()) + "-") == 0);
+    std::thread other([&] {
+      RLock theirs(cache, "R");
+      QVERIFY(!theirs.try_lock());
+      QVERIFY_THROWS_EXCEPTION(NotHeld, theirs.release());
+    });
+    other.join();
+    lock.unlock();
+    lock.unlock();
+    QCOMPARE(lock.count(), 0);
+    QVERIFY_THROWS_EXCEPTION(NotHeld, lock.release());
+    QVERIFY(cache.contains("R"));  // Python never deletes it
+  }
+
+  void semaphore_bound() {
+    Cache cache(fresh());
+    BoundedSemaphore sem(cache, "S", 2);
+    QCOMPARE(sem.available(), 2);
+    QVERIFY(!cache.contains("S"));  // missing key = all permits free
+    QVERIFY(sem.try_acquire());
+    {
+      BoundedSemaphore::Guard guard(sem);
+      QCOMPARE(*cache.get("S"), Value(0));
+      QVERIFY(!sem.try_acquire());
+      QVERIFY(!sem.try_acquire_for(20ms));
+      QCOMPARE(inspect_primitive(cache, "S")->in_use, 2);
+    }
+    sem.release();
+    QCOMPARE(sem.available(), 2);
+    QVERIFY_THROWS_EXCEPTION(NotHeld, sem.release());  // beyond its bound
+    QCOMPARE(*cache.get("S"), Value(2));
+    QVERIFY_THROWS_EXCEPTION(InvalidArgument, BoundedSemaphore(cache, "bad", 0));
+  }
+
+  void averager() {
+    Cache cache(fresh());
+    Averager avg(cache, "A");
+    QVERIFY(!avg.get());
+    for (double v : {1.0, 2.0, 6.0}) avg.add(v);
+    QCOMPARE(*avg.get(), 3.0);
+    QCOMPARE(avg.count(), 3);
+    QCOMPARE(*cache.get("A"), Value::tuple({9.0, 3}));  // Python's (total, count)
+    QCOMPARE(*avg.pop(), 3.0);
+    QVERIFY(!cache.contains("A"));
+  }
+
+  void inspection_and_force_release() {
+    Cache cache(fresh());
+    Lock lock(cache, "L");
+    lock.lock();
+    BoundedSemaphore sem(cache, "S", 3);
+    sem.acquire();
+    cache.set("python-rlock", Value::tuple({"4242-139", 1}));  // as Python's RLock leaves it
+    register_primitive(cache, "python-lock", PrimitiveKind::Lock);
+    cache.add("python-lock", Value());
+    const auto all = inspect_primitives(cache);
+    QCOMPARE(all.size(), std::size_t{4});
+    for (const auto& p : all) {
+      if (p.key == Value("L")) {
+        QVERIFY(p.held);
+        QCOMPARE(p.holders.size(), std::size_t{1});
+        QCOMPARE(p.holders[0].pid, std::int64_t{::getpid()});
+        QCOMPARE(p.holders[0].state, HolderState::Alive);
+      } else if (p.key == Value("S")) {
+        QCOMPARE(p.in_use, 1);
+        QCOMPARE(*p.bound, 3);
+      } else if (p.key == Value("python-rlock")) {
+        QCOMPARE(p.kind, PrimitiveKind::RLock);
+        QVERIFY(!p.registered);
+        QVERIFY(p.held && p.holders.empty());
+      } else {
+        QCOMPARE(p.kind, PrimitiveKind::Lock);
+        QVERIFY(p.held && p.holders.empty());  // a Python holder: unknown
+      }
+    }
+    QCOMPARE(force_release(cache, "L"), ForceReleaseResult::RefusedAlive);  // alive holder
+    QVERIFY(lock.locked());
+    QCOMPARE(force_release(cache, "python-lock"), ForceReleaseResult::RefusedAlive);
+    QCOMPARE(force_release(cache, "python-lock", true), ForceReleaseResult::Released);
+    QCOMPARE(force_release(cache, "L", true), ForceReleaseResult::Released);
+    QVERIFY(!lock.locked());
+    QCOMPARE(force_release(cache, "L"), ForceReleaseResult::NotHeld);
+    QVERIFY_THROWS_EXCEPTION(NotHeld, lock.release());
+    const auto events = primitive_history(cache);
+    QVERIFY(std::any_of(events.begin(), events.end(), [](const HistoryEvent& e) { return e.event == "force-release"; }));
+  }
+
+  void history_can_be_switched_off() {
+    Cache cache(fresh());
+    Lock quiet(cache, "Q", {.history = false});
+    quiet.lock();
+    quiet.unlock();
+    QVERIFY(primitive_history(cache).empty());
+  }
+
+  void works_on_a_fanout_cache() {
+    FanoutCache fanout(fresh(), {.shards = 4});
+    Lock lock(fanout, "F");
+    lock.lock();
+    QVERIFY(fanout.shard_for("F").contains("F"));
+    lock.unlock();
+  }
+
+  void throttle_rate_with_injected_clock() {
+    Cache cache(fresh());
+    double clock = 1000;
+    std::vector<double> sleeps;
+    Throttle throttle(cache, "T", 2, 1.0,
+                      {.clock = [&] { return clock; }, .sleep = [&](double s) {
+                         sleeps.push_back(s);
+                         clock += s;
+                       }});
+    for (int i = 0; i < 6; ++i) throttle.wait();
+    // 2 calls per second: the first two are free, each later one waits 0.5 s.
+    double slept = 0;
+    for (double s : sleeps) slept += s;
+    QVERIFY2(std::abs(slept - 2.0) < 1e-9, qPrintable(QString::number(slept)));
+    QCOMPARE(clock, 1002.0);
+  }
+
+  void barrier_serialises() {
+    Cache cache(fresh());
+    Lock lock(cache, "B");
+    int inside = 0, max_inside = 0;
+    auto guarded = barrier(lock, [&](int x) {
+      max_inside = std::max(max_inside, ++inside);
+      --inside;
+      return x + 1;
+    });
+    QCOMPARE(guarded(1), 2);
+    QCOMPARE(max_inside, 1);
+    QVERIFY(!lock.locked());
+  }
+
+  void stampede_recomputes_once_early() {
+    Cache cache(fresh(), clocked());
+    int calls = 0;
+    double u = 1.0;  // -log(1) = 0: never early
+    std::function<int(int)> other_caller;
+    std::optional<int> seen_by_other;
+    auto slow = memoize_stampede(cache, 100.0, "slow",
+                                 [&](int x) {
+                                   now_ += 10;  // takes 10 s of the injected clock
+                                   ++calls;
+                                   if (calls == 2) seen_by_other = other_caller(x);  // arrives mid-recompute
+                                   return x * 10 + calls;
+                                 },
+                                 {.random = [&] { return u; }});
+    other_caller = [&](int x) { return slow(x); };
+    QCOMPARE(slow(1), 11);
+    QCOMPARE(slow(1), 11);
+    QCOMPARE(calls, 1);
+    now_ += 50;  // 40 s of 100 left; 10 s to compute
+    u = 0.001;   // -10 * log(0.001) = 69 > 40: recompute early
+    QCOMPARE(slow(1), 12);  // this caller won the marker and recomputed
+    QCOMPARE(calls, 2);     // the caller arriving meanwhile did not recompute...
+    QCOMPARE(*seen_by_other, 11);  // ...it got the old value
+  }
+};
+
+QTEST_GUILESS_MAIN(TestPrimitives)
+#include "tst_primitives.moc"
