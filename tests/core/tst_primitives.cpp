@@ -250,9 +250,9 @@ class TestPrimitives : public QObject {
     std::optional<int> seen_by_other;
     auto slow = memoize_stampede(cache, 100.0, "slow",
                                  [&](int x) {
-                                   now_ += 10;  // takes 10 s of the injected clock
                                    ++calls;
                                    if (calls == 2) seen_by_other = other_caller(x);  // arrives mid-recompute
+                                   now_ += 10;  // takes 10 s of the injected clock
                                    return x * 10 + calls;
                                  },
                                  {.random = [&] { return u; }});
