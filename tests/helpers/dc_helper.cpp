@@ -4,6 +4,11 @@
 //   writer DIR SEED           stores self-checking values forever (killed by
 //                             the test); prints "ready" after the first one
 //   open DIR                  opens (creating) and sets one key
+//   lock-incr DIR KEY N       N x { Lock KEY held: counter = counter + 1 } (not atomic without the lock)
+//   rlock-incr DIR KEY N      the same under an RLock taken twice (re-entry)
+//   sem-hold DIR KEY BOUND N  N x hold a permit for 0.2 ms; prints the most holders seen at once
+//   avg-add DIR KEY N VALUE   N x Averager.add(VALUE)
+//   hold DIR KEY lock|semaphore  acquires, prints "held", sleeps until killed
 //   deque-produce DIR SOURCE N   appends (SOURCE, i) for i < N to a Deque
 //   deque-consume DIR CONTROL TOTAL   pops from the Deque and prints each
 //                             item until CONTROL's counter reaches TOTAL
@@ -103,6 +108,26 @@ int verify(const std::string& dir) {
   return 0;
 }
 
+// Holds a permit N times; while holding, counts holders two ways (a counter
+// kept inside the cache, and the holder records) and prints the maxima.
+int hold_permits(const std::string& dir, const std::string& key, long bound, long n) {
+  Cache cache(dir);
+  BoundedSemaphore sem(cache, key, bound);
+  std::int64_t max_inside = 0, max_holders = 0;
+  for (long i = 0; i < n; ++i) {
+    BoundedSemaphore::Guard guard(sem);
+    max_inside = std::max(max_inside, cache.incr("inside"));
+    std::int64_t holders = 0;
+    for (const auto& h : inspect_primitive(cache, key)->holders) holders += h.count;
+    max_holders = std::max(max_holders, holders);
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    cache.decr("inside");
+  }
+  std::printf("max_inside %lld max_holders %lld\n", static_cast<long long>(max_inside),
+              static_cast<long long>(max_holders));
+  return 0;
+}
+
 // Pops until the shared counter says every item was taken (or 120 s pass).
 int consume(const std::string& dir, const std::string& control_dir, long total) {
   Deque deque(dir);
@@ -148,6 +173,42 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cmd == "deque-consume" && argc == 5) return consume(argv[2], argv[3], std::stol(argv[4]));
+    if (cmd == "lock-incr" && argc == 5) {
+      Cache cache(argv[2]);
+      Lock lock(cache, argv[3]);
+      for (long i = 0, n = std::stol(argv[4]); i < n; ++i) {
+        std::scoped_lock guard(lock);
+        cache.set("counter", cache.get<std::int64_t>("counter").value_or(0) + 1);
+      }
+      return 0;
+    }
+    if (cmd == "rlock-incr" && argc == 5) {
+      Cache cache(argv[2]);
+      RLock lock(cache, argv[3]);
+      for (long i = 0, n = std::stol(argv[4]); i < n; ++i) {
+        std::scoped_lock outer(lock);
+        std::scoped_lock inner(lock);
+        cache.set("counter", cache.get<std::int64_t>("counter").value_or(0) + 1);
+      }
+      return 0;
+    }
+    if (cmd == "sem-hold" && argc == 6) return hold_permits(argv[2], argv[3], std::stol(argv[4]), std::stol(argv[5]));
+    if (cmd == "avg-add" && argc == 6) {
+      Cache cache(argv[2]);
+      Averager avg(cache, argv[3]);
+      for (long i = 0, n = std::stol(argv[4]); i < n; ++i) avg.add(std::stod(argv[5]));
+      return 0;
+    }
+    if (cmd == "hold" && argc == 5) {
+      Cache cache(argv[2]);
+      const std::string kind = argv[4];
+      Lock lock(cache, argv[3]);
+      BoundedSemaphore sem(cache, argv[3], 2);
+      kind == "lock" ? lock.lock() : sem.acquire();
+      std::puts("held");
+      std::fflush(stdout);
+      while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
     if (cmd == "open" && argc == 3) {  // reports the error a fresh open gives
       Cache(argv[2]).set("k", 1);
       return 0;
