@@ -110,8 +110,22 @@ class WriteScope {
   Connection& conn_;
   ValueFiles& files_;
   bool nested_;
+  bool savepoint_ = false;
   bool active_ = true;
   std::size_t wrote_mark_, remove_mark_;
+};
+
+// Makes the write scopes opened inside it flat (no savepoints) for as long
+// as it lives; for internal multi-step changes that fail as a whole.
+class FlatNesting {
+ public:
+  explicit FlatNesting(Connection& conn) : conn_(conn) { ++conn_.flat_nesting; }
+  ~FlatNesting() { --conn_.flat_nesting; }
+  FlatNesting(const FlatNesting&) = delete;
+  FlatNesting& operator=(const FlatNesting&) = delete;
+
+ private:
+  Connection& conn_;
 };
 
 }  // namespace detail

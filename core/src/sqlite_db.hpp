@@ -43,6 +43,9 @@ class Connection {
 
   // Transaction state of this connection (one per thread).
   int tx_depth = 0;
+  // While > 0, nested write scopes take no savepoint: an enclosing scope
+  // (a primitive's transaction) rolls everything back on any failure.
+  int flat_nesting = 0;
   bool tx_doomed = false;
   std::vector<std::string> tx_remove_after_commit;  // old value files
   std::vector<std::string> tx_remove_on_rollback;   // files written inside

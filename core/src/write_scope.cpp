@@ -3,9 +3,12 @@
 namespace diskcache::detail {
 
 WriteScope::WriteScope(Connection& conn, ValueFiles& files, const std::optional<std::string>& new_file)
-    : conn_(conn), files_(files), nested_(conn.tx_depth > 0) {
+    : conn_(conn), files_(files), nested_(conn.tx_depth > 0), savepoint_(nested_ && conn.flat_nesting == 0) {
   try {
-    Query(conn_, nested_ ? "SAVEPOINT dc" : "BEGIN IMMEDIATE").run();
+    if (!nested_)
+      Query(conn_, "BEGIN IMMEDIATE").run();
+    else if (savepoint_)
+      Query(conn_, "SAVEPOINT dc").run();
   } catch (...) {
     if (new_file) files_.remove(*new_file);
     throw;
@@ -29,7 +32,7 @@ void WriteScope::remove_after_commit(const std::optional<std::string>& name) {
 void WriteScope::commit() {
   if (!active_) return;
   if (nested_) {
-    Query(conn_, "RELEASE dc").run();
+    if (savepoint_) Query(conn_, "RELEASE dc").run();
     active_ = false;
     --conn_.tx_depth;
     return;
@@ -53,10 +56,10 @@ void WriteScope::rollback() noexcept {
   active_ = false;
   --conn_.tx_depth;
   try {
-    if (nested_) {
+    if (savepoint_) {
       Query(conn_, "ROLLBACK TO dc").run();
       Query(conn_, "RELEASE dc").run();
-    } else {
+    } else if (!nested_) {
       Query(conn_, "ROLLBACK").run();
     }
   } catch (...) {

@@ -118,7 +118,8 @@ int hold_permits(const std::string& dir, const std::string& key, long bound, lon
     BoundedSemaphore::Guard guard(sem);
     max_inside = std::max(max_inside, cache.incr("inside"));
     std::int64_t holders = 0;
-    for (const auto& h : inspect_primitive(cache, key)->holders) holders += h.count;
+    const auto info = inspect_primitive(cache, key);  // kept alive for the loop below
+    for (const auto& h : info->holders) holders += h.count;
     max_holders = std::max(max_holders, holders);
     std::this_thread::sleep_for(std::chrono::microseconds(200));
     cache.decr("inside");

@@ -68,6 +68,7 @@ bool Lock::acquire_until(std::optional<SteadyTime> deadline, std::stop_token sto
   const auto try_once = [&](double waited) {
     auto& c = core.impl->conn();
     WriteScope scope(c, *core.impl->files);
+    detail::FlatNesting flat(c);
     if (!core.cache->add(core.key, Value(), core.set_options())) return false;
     const double now = core.now();
     core.rows.drop_holders(c);  // records of an expired previous holder
@@ -91,10 +92,10 @@ void Lock::release() {
   auto& c = core.impl->conn();
   {
     WriteScope scope(c, *core.impl->files);
-    if (!held_ || core.rows.holder_count(c, me) == 0 || !core.cache->contains(core.key))
+    detail::FlatNesting flat(c);
+    if (!held_ || core.rows.holder_count(c, me) == 0 || !core.cache->erase(core.key))
       throw NotHeld(describe(core, "release(): lock") +
                     " is not held by this object (never acquired, already released, expired or force-released)");
-    core.cache->erase(core.key);
     core.rows.set_holder(c, me, 0, 0, std::nullopt);
     core.record(c, PrimitiveKind::Lock, "release", 0);
     scope.commit();
@@ -112,6 +113,7 @@ void Lock::renew(std::optional<double> expire) {
   auto& core = *core_;
   auto& c = core.impl->conn();
   WriteScope scope(c, *core.impl->files);
+  detail::FlatNesting flat(c);
   if (!held_ || core.rows.holder_count(c, core.object_holder_id()) == 0 || !core.cache->touch(core.key, expire))
     throw NotHeld(describe(core, "renew(): lock") + " is not held by this object");
   core.rows.set_expiry(c, expire ? std::optional<double>(core.now() + *expire) : std::nullopt);
@@ -156,6 +158,7 @@ bool RLock::acquire_until(std::optional<SteadyTime> deadline, std::stop_token st
   const auto try_once = [&](double waited) {
     auto& c = core.impl->conn();
     WriteScope scope(c, *core.impl->files);
+    detail::FlatNesting flat(c);
     const RLockState state = read_rlock(core);
     if (!(state.owner == me) && state.count != 0) return false;
     core.cache->set(core.key, Value::tuple({me, state.count + 1}), core.set_options());
@@ -180,6 +183,7 @@ void RLock::release() {
   std::int64_t left;
   {
     WriteScope scope(c, *core.impl->files);
+    detail::FlatNesting flat(c);
     const RLockState state = read_rlock(core);
     if (!(state.owner == Value(python_owner())) || state.count <= 0)
       throw NotHeld(describe(core, "release(): RLock") + " is not held by this thread (owner " +
@@ -201,6 +205,7 @@ void RLock::renew(std::optional<double> expire) {
   auto& core = *core_;
   auto& c = core.impl->conn();
   WriteScope scope(c, *core.impl->files);
+  detail::FlatNesting flat(c);
   const RLockState state = read_rlock(core);
   if (!(state.owner == Value(python_owner())) || state.count <= 0 || !core.cache->touch(core.key, expire))
     throw NotHeld(describe(core, "renew(): RLock") + " is not held by this thread");
@@ -235,6 +240,7 @@ bool BoundedSemaphore::acquire_until(std::optional<SteadyTime> deadline, std::st
   const auto try_once = [&](double waited) {
     auto& c = core.impl->conn();
     WriteScope scope(c, *core.impl->files);
+    detail::FlatNesting flat(c);
     bool present = false;
     const std::int64_t free = remaining_permits(core, bound_, present);
     if (free <= 0) return false;
@@ -261,6 +267,7 @@ void BoundedSemaphore::release() {
   auto& c = core.impl->conn();
   {
     WriteScope scope(c, *core.impl->files);
+    detail::FlatNesting flat(c);
     bool present = false;
     const std::int64_t free = remaining_permits(core, bound_, present);
     if (free >= bound_)
@@ -314,6 +321,7 @@ void Averager::add(double value) {
   auto& core = *core_;
   auto& c = core.impl->conn();
   WriteScope scope(c, *core.impl->files);
+  detail::FlatNesting flat(c);
   const auto [total, count] = read_average(core, core.cache->get(core.key));
   core.cache->set(core.key, Value::tuple({total + value, count + 1}), core.set_options());
   core.register_once(c, PrimitiveKind::Averager, std::nullopt);

@@ -1,0 +1,256 @@
+// Primitive benchmarks; the driver (compare_primitives.py) runs these beside
+// Python diskcache's recipes and computes the figures.
+//
+//   bench_primitives uncontended lib|lib-nohist|raw DIR N
+//       N acquire+release pairs of an uncontended Lock; JSON median us.
+//       `raw` runs the statements the library needs, prepared, in the same
+//       two transactions (Python's add/delete + the holder row).
+//   bench_primitives handoff DIR N WORK_US
+//       one of two contending workers: N x { lock; unlock; work WORK_US
+//       outside }; prints "call acquired released" (CLOCK_MONOTONIC ns) per
+//       iteration, then "cpu_us <user+sys>".
+//   bench_primitives semaphore DIR N HOLD_US BOUND
+//       N x { acquire; hold HOLD_US; release }; prints "span start end" and "cpu_us".
+//   bench_primitives floor-commit DIR N    median us of one small write transaction
+//   bench_primitives floor-wake N          median us of one futex wake between processes
+#include <linux/futex.h>
+#include <sqlite3.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "diskcache/diskcache.hpp"
+
+namespace {
+
+std::int64_t mono_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+void busy_work(std::int64_t us) {  // CPU work outside the lock, like a real critical section's neighbour
+  const auto end = mono_ns() + us * 1000;
+  while (mono_ns() < end) {
+  }
+}
+
+std::int64_t cpu_us() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+void check(int rc, sqlite3* db) {
+  if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    std::fprintf(stderr, "sqlite: %s\n", sqlite3_errmsg(db));
+    std::exit(1);
+  }
+}
+
+struct Raw {
+  sqlite3* db = nullptr;
+  std::vector<sqlite3_stmt*> owned;
+  explicit Raw(const std::string& dir) {
+    check(sqlite3_open((dir + "/cache.db").c_str(), &db), db);
+    sqlite3_busy_timeout(db, 60000);
+    for (const char* p : {"PRAGMA synchronous = 1", "PRAGMA cache_size = 8192", "PRAGMA mmap_size = 67108864"})
+      check(sqlite3_exec(db, p, nullptr, nullptr, nullptr), db);
+  }
+  ~Raw() {
+    for (auto* s : owned) sqlite3_finalize(s);
+    sqlite3_close(db);
+  }
+  sqlite3_stmt* prepare(const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    check(sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr), db);
+    owned.push_back(s);
+    return s;
+  }
+  void run(sqlite3_stmt* s) {
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    }
+    check(rc, db);
+    sqlite3_reset(s);
+  }
+};
+
+int uncontended(const std::string& impl, const std::string& dir, int n) {
+  { diskcache::Cache create(dir); }
+  std::vector<double> us;
+  if (impl == "raw") {
+    Raw r(dir);
+    auto* begin = r.prepare("BEGIN IMMEDIATE");
+    auto* commit = r.prepare("COMMIT");
+    auto* find = r.prepare("SELECT rowid, filename, expire_time FROM Cache WHERE key = ? AND raw = ?");
+    auto* insert = r.prepare(
+        "INSERT INTO Cache(key, raw, store_time, expire_time, access_time, access_count, tag, size, mode, filename, "
+        "value) VALUES ('L', 1, 0, NULL, 0, 0, NULL, 0, 4, NULL, x'80054e2e')");
+    auto* expired = r.prepare(
+        "SELECT filename FROM Cache WHERE expire_time IS NOT NULL AND expire_time < ? ORDER BY expire_time LIMIT 10");
+    auto* pages = r.prepare("PRAGMA page_count");
+    auto* size = r.prepare("SELECT value FROM Settings WHERE key = 'size'");
+    auto* holder = r.prepare(
+        "INSERT INTO diskcache_holders (key, raw, holder, host, boot_id, pid_ns, pid, start_time, thread, "
+        "acquired_at, expires_at, count) VALUES ('L', 1, 'h', 'host', 'boot', 1, 1, 1, 1, 0, NULL, 1)");
+    auto* find_live = r.prepare(
+        "SELECT rowid, filename FROM Cache WHERE key = ? AND raw = ? AND (expire_time IS NULL OR expire_time > ?)");
+    auto* holder_count = r.prepare("SELECT count FROM diskcache_holders WHERE key = 'L' AND raw = 1 AND holder = 'h'");
+    auto* del = r.prepare("DELETE FROM Cache WHERE rowid = ?");
+    auto* del_holder = r.prepare("DELETE FROM diskcache_holders WHERE key = 'L' AND raw = 1 AND holder = 'h'");
+    for (int i = 0; i < n; ++i) {
+      const auto t0 = mono_ns();
+      r.run(begin);  // acquire: Python's add + the holder row
+      sqlite3_bind_text(find, 1, "L", 1, SQLITE_STATIC);
+      sqlite3_bind_int(find, 2, 1);
+      r.run(find);
+      r.run(insert);
+      sqlite3_bind_double(expired, 1, 1e9);
+      r.run(expired);
+      r.run(pages);
+      r.run(size);
+      r.run(holder);
+      r.run(commit);
+      r.run(begin);  // release: Python's delete + the holder row
+      r.run(holder_count);
+      sqlite3_bind_text(find_live, 1, "L", 1, SQLITE_STATIC);
+      sqlite3_bind_int(find_live, 2, 1);
+      sqlite3_bind_double(find_live, 3, 1e9);
+      sqlite3_step(find_live);
+      const sqlite3_int64 rowid = sqlite3_column_int64(find_live, 0);
+      sqlite3_reset(find_live);
+      sqlite3_bind_int64(del, 1, rowid);
+      r.run(del);
+      r.run(del_holder);
+      r.run(commit);
+      us.push_back((mono_ns() - t0) / 1000.0);
+    }
+  } else {
+    diskcache::Cache cache(dir);
+    diskcache::Lock lock(cache, "L", {.history = impl == "lib"});
+    for (int i = 0; i < n; ++i) {
+      const auto t0 = mono_ns();
+      lock.lock();
+      lock.unlock();
+      us.push_back((mono_ns() - t0) / 1000.0);
+    }
+  }
+  std::printf("{\"median_us\": %.3f}\n", median(us));
+  return 0;
+}
+
+int handoff(const std::string& dir, int n, int work_us) {
+  diskcache::Cache cache(dir);
+  diskcache::Lock lock(cache, "H", {.history = false});
+  std::vector<std::array<std::int64_t, 3>> log;
+  log.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const auto call = mono_ns();
+    lock.lock();
+    const auto acquired = mono_ns();
+    const auto released = mono_ns();
+    lock.unlock();
+    log.push_back({call, acquired, released});
+    busy_work(work_us);
+  }
+  for (const auto& e : log) std::printf("%lld %lld %lld\n", (long long)e[0], (long long)e[1], (long long)e[2]);
+  std::printf("cpu_us %lld\n", (long long)cpu_us());
+  return 0;
+}
+
+int semaphore(const std::string& dir, int n, int hold_us, int bound) {
+  diskcache::Cache cache(dir);
+  diskcache::BoundedSemaphore sem(cache, "S", bound, {.history = false});
+  const auto start = mono_ns();
+  for (int i = 0; i < n; ++i) {
+    sem.acquire();
+    std::this_thread::sleep_for(std::chrono::microseconds(hold_us));
+    sem.release();
+  }
+  std::printf("span %lld %lld\ncpu_us %lld\n", (long long)start, (long long)mono_ns(), (long long)cpu_us());
+  return 0;
+}
+
+int floor_commit(const std::string& dir, int n) {
+  { diskcache::Cache create(dir); }
+  Raw r(dir);
+  auto* begin = r.prepare("BEGIN IMMEDIATE");
+  auto* commit = r.prepare("COMMIT");
+  auto* put = r.prepare("INSERT OR REPLACE INTO diskcache_meta VALUES ('bench', ?)");
+  std::vector<double> us;
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = mono_ns();
+    r.run(begin);
+    sqlite3_bind_int(put, 1, i);
+    r.run(put);
+    r.run(commit);
+    us.push_back((mono_ns() - t0) / 1000.0);
+  }
+  std::printf("{\"median_us\": %.3f}\n", median(us));
+  return 0;
+}
+
+// One process stores the time and wakes the other, which notes when it woke.
+int floor_wake(int n) {
+  struct Shared {
+    std::atomic<std::uint32_t> word;
+    std::atomic<std::int64_t> sent;
+    std::atomic<std::int64_t> latency_ns;
+  };
+  auto* shared = static_cast<Shared*>(mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  new (shared) Shared{};
+  const pid_t child = fork();
+  if (child == 0) {
+    for (std::uint32_t i = 0; i < static_cast<std::uint32_t>(n); ++i) {
+      while (shared->word.load() == i * 2) syscall(SYS_futex, &shared->word, FUTEX_WAIT, i * 2, nullptr, nullptr, 0);
+      shared->latency_ns.store(mono_ns() - shared->sent.load());
+      shared->word.store(i * 2 + 2);
+    }
+    _exit(0);
+  }
+  std::vector<double> us;
+  for (std::uint32_t i = 0; i < static_cast<std::uint32_t>(n); ++i) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));  // let the child sleep in FUTEX_WAIT
+    shared->sent.store(mono_ns());
+    shared->word.store(i * 2 + 1);
+    syscall(SYS_futex, &shared->word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+    while (shared->word.load() != i * 2 + 2) std::this_thread::yield();
+    us.push_back(shared->latency_ns.load() / 1000.0);
+  }
+  waitpid(child, nullptr, 0);
+  std::printf("{\"median_us\": %.3f}\n", median(us));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "uncontended" && argc == 5) return uncontended(argv[2], argv[3], std::stoi(argv[4]));
+  if (mode == "handoff" && argc == 5) return handoff(argv[2], std::stoi(argv[3]), std::stoi(argv[4]));
+  if (mode == "semaphore" && argc == 6)
+    return semaphore(argv[2], std::stoi(argv[3]), std::stoi(argv[4]), std::stoi(argv[5]));
+  if (mode == "floor-commit" && argc == 4) return floor_commit(argv[2], std::stoi(argv[3]));
+  if (mode == "floor-wake" && argc == 3) return floor_wake(std::stoi(argv[2]));
+  std::fprintf(stderr, "see the comment at the top of bench_primitives.cpp for usage\n");
+  return 2;
+}

@@ -1,0 +1,230 @@
+#!/usr/bin/python3
+"""Primitive benchmarks: this library beside Python diskcache's recipes and
+the measured floors, interleaved over repetitions.
+
+usage: /usr/bin/python3 bench/compare_primitives.py BUILD_DIR [--reps 5] [--json OUT]
+
+1. Uncontended Lock acquire+release: lib (history on, off), the raw SQLite
+   statements it needs (Python's add/delete plus the holder row, prepared),
+   and Python's Lock.
+2. Contended hand-off, 2 processes, each doing 0.2 ms of CPU work outside
+   the lock. Hand-off latency = from the holder entering unlock() to the
+   waiting process's lock() returning. Floor = the raw acquire+release
+   transactions + one futex wake between processes. Also throughput, CPU
+   per operation and the longest run of acquisitions by one process while
+   the other waited.
+3. BoundedSemaphore(2), 4 processes each holding 0.5 ms: throughput as a
+   share of the ideal bound / hold time.
+"""
+import argparse
+import bisect
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+WORK_US = 200
+HANDOFF_N = {'lib': 1500, 'python': 400}
+SEM_N = {'lib': 250, 'python': 100}
+HOLD_US = 500
+
+
+# ----------------------------------------------------------------- workers (Python side)
+
+def busy(us):
+    end = time.monotonic_ns() + us * 1000
+    while time.monotonic_ns() < end:
+        pass
+
+
+def cpu_us():
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return int((ru.ru_utime + ru.ru_stime) * 1e6)
+
+
+def worker(kind, directory, n):
+    import diskcache
+    cache = diskcache.Cache(directory)
+    n = int(n)
+    if kind == 'uncontended':
+        lock = diskcache.Lock(cache, 'L')
+        samples = []
+        for _ in range(n):
+            t0 = time.monotonic_ns()
+            lock.acquire()
+            lock.release()
+            samples.append((time.monotonic_ns() - t0) / 1000)
+        print(json.dumps({'median_us': statistics.median(samples)}))
+    elif kind == 'handoff':
+        lock = diskcache.Lock(cache, 'H')
+        log = []
+        for _ in range(n):
+            call = time.monotonic_ns()
+            lock.acquire()
+            acquired = time.monotonic_ns()
+            released = time.monotonic_ns()
+            lock.release()
+            log.append((call, acquired, released))
+            busy(WORK_US)
+        for entry in log:
+            print('%d %d %d' % entry)
+        print('cpu_us %d' % cpu_us())
+    elif kind == 'semaphore':
+        sem = diskcache.BoundedSemaphore(cache, 'S', value=2)
+        start = time.monotonic_ns()
+        for _ in range(n):
+            with sem:
+                time.sleep(HOLD_US / 1e6)
+        print('span %d %d\ncpu_us %d' % (start, time.monotonic_ns(), cpu_us()))
+
+
+# ----------------------------------------------------------------- driver
+
+def run(cmd):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+
+def command(impl, build, *args):
+    if impl == 'python':
+        return [sys.executable, os.path.abspath(__file__), '--worker', *args]
+    return [os.path.join(build, 'bench', 'bench_primitives'), *args]
+
+
+def parallel(cmds):
+    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in cmds]
+    outs = []
+    for p in procs:
+        out, err = p.communicate()
+        if p.returncode:
+            raise SystemExit('worker failed: %s' % err)
+        outs.append(out)
+    return outs
+
+
+def analyse_handoff(outputs):
+    workers = []
+    cpu = 0
+    for out in outputs:
+        log = []
+        for line in out.splitlines():
+            if line.startswith('cpu_us'):
+                cpu += int(line.split()[1])
+            else:
+                log.append(tuple(int(x) for x in line.split()))
+        workers.append(log)
+    events = sorted((acq, rel, call, w) for w, log in enumerate(workers) for (call, acq, rel) in log)
+    # waiting intervals per worker, for "the other one was waiting"
+    waits = [sorted((call, acq) for (call, acq, _) in log) for log in workers]
+    wait_starts = [[c for c, _ in w] for w in waits]
+
+    def waiting(w, t):
+        i = bisect.bisect_right(wait_starts[w], t) - 1
+        return i >= 0 and waits[w][i][0] <= t < waits[w][i][1]
+
+    latencies = []
+    streak = longest = 0
+    for k in range(1, len(events)):
+        acq, _, call, w = events[k]
+        prev_acq, prev_rel, _, prev_w = events[k - 1]
+        if w != prev_w and call < prev_rel:
+            latencies.append((acq - prev_rel) / 1000)
+        other = 1 - w
+        if waiting(other, acq):
+            streak = streak + 1 if w == prev_w else 1
+            longest = max(longest, streak)
+    span = (events[-1][1] - min(e[2] for e in events)) / 1e9
+    ops = len(events)
+    return {'handoff_median_us': statistics.median(latencies) if latencies else float('nan'),
+            'throughput_per_s': ops / span, 'cpu_us_per_op': cpu / ops, 'longest_run_while_other_waits': longest,
+            'handoffs': len(latencies)}
+
+
+def analyse_semaphore(outputs, n_total):
+    starts, ends = [], []
+    for out in outputs:
+        for line in out.splitlines():
+            if line.startswith('span'):
+                _, s, e = line.split()
+                starts.append(int(s))
+                ends.append(int(e))
+    throughput = n_total / ((max(ends) - min(starts)) / 1e9)
+    ideal = 2 / (HOLD_US / 1e6)
+    return {'throughput_per_s': throughput, 'share_of_ideal': throughput / ideal}
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == '--worker':
+        return worker(*sys.argv[2:])
+    parser = argparse.ArgumentParser()
+    parser.add_argument('build_dir')
+    parser.add_argument('--reps', type=int, default=5)
+    parser.add_argument('--json')
+    args = parser.parse_args()
+    build = args.build_dir
+    root = tempfile.mkdtemp(prefix='dc-prim-bench-')
+    results = {}
+
+    def add(name, value):
+        results.setdefault(name, []).append(value)
+
+    try:
+        for rep in range(args.reps):
+            d = lambda name: os.path.join(root, '%s-%d' % (name, rep))
+            for impl in (['lib', 'lib-nohist', 'raw', 'python'] if rep % 2 == 0 else ['python', 'raw', 'lib-nohist', 'lib']):
+                if impl == 'python':
+                    os.makedirs(d('u-python'), exist_ok=True)
+                    out = run(command('python', build, 'uncontended', d('u-python'), '2000'))
+                else:
+                    out = run(command(impl, build, 'uncontended', impl, d('u-' + impl), '2000'))
+                add('uncontended/' + impl, json.loads(out)['median_us'])
+            add('floor/commit', json.loads(run(command('lib', build, 'floor-commit', d('floor'), '2000')))['median_us'])
+            add('floor/wake', json.loads(run(command('lib', build, 'floor-wake', '2000')))['median_us'])
+            for impl in (['lib', 'python'] if rep % 2 == 0 else ['python', 'lib']):
+                directory = d('h-' + impl)
+                run(command('lib', build, 'floor-commit', directory, '1'))  # creates the cache
+                n = str(HANDOFF_N[impl])
+                cmd = (command('python', build, 'handoff', directory, n) if impl == 'python'
+                       else command('lib', build, 'handoff', directory, n, str(WORK_US)))
+                for name, value in analyse_handoff(parallel([cmd, cmd])).items():
+                    add('handoff/%s/%s' % (impl, name), value)
+                directory = d('s-' + impl)
+                run(command('lib', build, 'floor-commit', directory, '1'))
+                n = SEM_N[impl]
+                cmd = (command('python', build, 'semaphore', directory, str(n)) if impl == 'python'
+                       else command('lib', build, 'semaphore', directory, str(n), str(HOLD_US), '2'))
+                for name, value in analyse_semaphore(parallel([cmd] * 4), 4 * n).items():
+                    add('semaphore/%s/%s' % (impl, name), value)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    report = {k: {'median': statistics.median(v), 'min': min(v), 'max': max(v), 'reps': len(v)} for k, v in results.items()}
+    for k, v in report.items():
+        print('%-48s %12.2f  (min %.2f, max %.2f)' % (k, v['median'], v['min'], v['max']))
+    m = lambda k: report[k]['median']
+    floor = m('uncontended/raw') + m('floor/wake')
+    print()
+    print('uncontended lib/raw: history on %.2fx, off %.2fx; python/lib %.2fx' % (
+        m('uncontended/lib') / m('uncontended/raw'), m('uncontended/lib-nohist') / m('uncontended/raw'),
+        m('uncontended/python') / m('uncontended/lib')))
+    print('hand-off median %.1f us = %.2fx the floor (%.1f us = raw acquire+release %.1f + wake %.1f)' % (
+        m('handoff/lib/handoff_median_us'), m('handoff/lib/handoff_median_us') / floor, floor,
+        m('uncontended/raw'), m('floor/wake')))
+    print('hand-off throughput lib/python %.2fx; CPU per op python/lib %.2fx; longest run lib %d, python %d' % (
+        m('handoff/lib/throughput_per_s') / m('handoff/python/throughput_per_s'),
+        m('handoff/python/cpu_us_per_op') / m('handoff/lib/cpu_us_per_op'),
+        report['handoff/lib/longest_run_while_other_waits']['max'],
+        report['handoff/python/longest_run_while_other_waits']['max']))
+    print('semaphore share of ideal: lib %.0f%%, python %.0f%%' % (
+        100 * m('semaphore/lib/share_of_ideal'), 100 * m('semaphore/python/share_of_ideal')))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(report, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
