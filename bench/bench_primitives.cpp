@@ -7,8 +7,8 @@
 //       two transactions (Python's add/delete + the holder row).
 //   bench_primitives handoff DIR N WORK_US
 //       one of two contending workers: N x { lock; unlock; work WORK_US
-//       outside }; prints "call acquired released" (CLOCK_MONOTONIC ns) per
-//       iteration, then "cpu_us <user+sys>".
+//       outside }; prints "call acquired released unlocked" (CLOCK_MONOTONIC
+//       ns) per iteration, then "cpu_us <user+sys>".
 //   bench_primitives semaphore DIR N HOLD_US BOUND
 //       N x { acquire; hold HOLD_US; release }; prints "span start end" and "cpu_us".
 //   bench_primitives floor-commit DIR N    median us of one small write transaction
@@ -161,7 +161,7 @@ int uncontended(const std::string& impl, const std::string& dir, int n) {
 int handoff(const std::string& dir, int n, int work_us) {
   diskcache::Cache cache(dir);
   diskcache::Lock lock(cache, "H", {.history = false});
-  std::vector<std::array<std::int64_t, 3>> log;
+  std::vector<std::array<std::int64_t, 4>> log;
   log.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
     const auto call = mono_ns();
@@ -169,10 +169,11 @@ int handoff(const std::string& dir, int n, int work_us) {
     const auto acquired = mono_ns();
     const auto released = mono_ns();
     lock.unlock();
-    log.push_back({call, acquired, released});
+    log.push_back({call, acquired, released, mono_ns()});
     busy_work(work_us);
   }
-  for (const auto& e : log) std::printf("%lld %lld %lld\n", (long long)e[0], (long long)e[1], (long long)e[2]);
+  for (const auto& e : log)
+    std::printf("%lld %lld %lld %lld\n", (long long)e[0], (long long)e[1], (long long)e[2], (long long)e[3]);
   std::printf("cpu_us %lld\n", (long long)cpu_us());
   return 0;
 }

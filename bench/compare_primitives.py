@@ -115,7 +115,7 @@ def analyse_handoff(outputs):
             if line.startswith('cpu_us'):
                 cpu += int(line.split()[1])
             else:
-                log.append(tuple(int(x) for x in line.split()))
+                log.append(tuple(int(x) for x in line.split()[:3]))
         workers.append(log)
     events = sorted((acq, rel, call, w) for w, log in enumerate(workers) for (call, acq, rel) in log)
     # waiting intervals per worker, for "the other one was waiting"

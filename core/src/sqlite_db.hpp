@@ -1,6 +1,6 @@
 // Thin RAII layer over one SQLite connection: cached prepared statements,
-// a busy handler that backs off from microseconds (SQLite's default first
-// sleeps a whole millisecond), and one place that turns result codes into
+// a busy handler that polls in steps of at most 100 us (SQLite's default
+// first sleeps a whole millisecond), and one place that turns result codes into
 // diskcache exceptions.
 #pragma once
 

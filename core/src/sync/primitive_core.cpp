@@ -130,19 +130,22 @@ void PrimitiveCore::record(Connection& c, PrimitiveKind kind, const char* event,
 }
 
 bool PrimitiveCore::wait_loop(const std::function<bool(double)>& try_once, std::optional<SteadyTime> deadline,
-                              const std::stop_token& stop, PrimitiveKind kind, const std::function<bool()>& taken) {
+                              const std::stop_token& stop, PrimitiveKind kind) {
   using std::chrono::steady_clock;
   const auto start = steady_clock::now();
   WakeBoard& wake = board();
   // Fairness: right after our own release, let a waiting process take it.
-  if (start - last_release < kGiveWay && wake.waiters(rows.slot()) > 0) {
-    while (steady_clock::now() - start < kGiveWay && !taken())
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
+  if (start - last_release < kGiveWay && wake.waiters(rows.slot()) > 0 &&
+      wake.acquisitions(rows.slot()) == acquisitions_at_release)
+    wake.wait_acquired(rows.slot(), acquisitions_at_release,
+                       std::chrono::duration_cast<std::chrono::nanoseconds>(kGiveWay - (start - last_release)));
   while (true) {
     const std::uint32_t seen = wake.sequence(rows.slot());
     const auto now = steady_clock::now();
-    if (try_once(std::chrono::duration<double>(now - start).count())) return true;
+    if (try_once(std::chrono::duration<double>(now - start).count())) {
+      wake.acquired(rows.slot());
+      return true;
+    }
     const auto after = steady_clock::now();
     if ((deadline && after >= *deadline) || stop.stop_requested()) {
       if (deadline && *deadline > start && options.history && !impl->options.read_only) {
@@ -161,6 +164,7 @@ bool PrimitiveCore::wait_loop(const std::function<bool(double)>& try_once, std::
 
 void PrimitiveCore::released() {
   last_release = std::chrono::steady_clock::now();
+  acquisitions_at_release = board().acquisitions(rows.slot());
   board().notify(rows.slot());
 }
 

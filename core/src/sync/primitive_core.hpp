@@ -60,6 +60,7 @@ struct PrimitiveCore {
   PrimitiveRows rows;
   bool registered = false;
   SteadyTime last_release{};
+  std::uint32_t acquisitions_at_release = 0;
   // Distinguishes objects of one thread: a Lock's holder is the object that
   // acquired it, so a second Lock on the same key in the same thread never
   // releases the first one's acquisition.
@@ -78,10 +79,10 @@ struct PrimitiveCore {
   // Calls `try_once(waited_seconds)` until it succeeds (true), `deadline`
   // passes or `stop` is requested (false; a timed wait records "timeout").
   // Between tries it sleeps on the key's wake slot, at most 2 ms at a time.
-  // `taken` tells whether someone took the key after our own release: a
-  // process that has just released lets a waiting process go first.
+  // A process that has just released, while others wait, first sleeps
+  // until one of them has acquired (at most 2 ms): a fair hand-off.
   bool wait_loop(const std::function<bool(double)>& try_once, std::optional<SteadyTime> deadline,
-                 const std::stop_token& stop, PrimitiveKind kind, const std::function<bool()>& taken);
+                 const std::stop_token& stop, PrimitiveKind kind);
   // After a release: bumps the wake slot and remembers when.
   void released();
 };

@@ -78,7 +78,7 @@ bool Lock::acquire_until(std::optional<SteadyTime> deadline, std::stop_token sto
     scope.commit();
     return true;
   };
-  held_ = core.wait_loop(try_once, deadline, stop, PrimitiveKind::Lock, [&] { return core.cache->contains(core.key); });
+  held_ = core.wait_loop(try_once, deadline, stop, PrimitiveKind::Lock);
   return held_;
 }
 
@@ -170,7 +170,7 @@ bool RLock::acquire_until(std::optional<SteadyTime> deadline, std::stop_token st
     scope.commit();
     return true;
   };
-  return core.wait_loop(try_once, deadline, stop, PrimitiveKind::RLock, [&] { return read_rlock(core).count > 0; });
+  return core.wait_loop(try_once, deadline, stop, PrimitiveKind::RLock);
 }
 
 void RLock::lock() { (void)acquire_until(no_deadline(), {}); }
@@ -254,8 +254,7 @@ bool BoundedSemaphore::acquire_until(std::optional<SteadyTime> deadline, std::st
     scope.commit();
     return true;
   };
-  const std::int64_t before = available();
-  return core.wait_loop(try_once, deadline, stop, PrimitiveKind::Semaphore, [&] { return available() < before; });
+  return core.wait_loop(try_once, deadline, stop, PrimitiveKind::Semaphore);
 }
 
 void BoundedSemaphore::acquire() { (void)acquire_until(no_deadline(), {}); }

@@ -68,6 +68,24 @@ std::atomic<std::uint32_t>* WakeBoard::waiting(std::size_t slot) const noexcept 
   return reinterpret_cast<std::atomic<std::uint32_t>*>(static_cast<char*>(base_) + slot * 64 + 4);
 }
 
+std::atomic<std::uint32_t>* WakeBoard::acquired_word(std::size_t slot) const noexcept {
+  return reinterpret_cast<std::atomic<std::uint32_t>*>(static_cast<char*>(base_) + slot * 64 + 8);
+}
+
+std::uint32_t WakeBoard::acquisitions(std::size_t slot) const noexcept {
+  return base_ ? acquired_word(slot)->load(std::memory_order_acquire) : 0;
+}
+
+void WakeBoard::acquired(std::size_t slot) noexcept {
+  if (!base_ || !writable_) return;
+  acquired_word(slot)->fetch_add(1, std::memory_order_release);
+  futex_wake_all(acquired_word(slot));
+}
+
+void WakeBoard::wait_acquired(std::size_t slot, std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept {
+  if (base_) futex_wait(acquired_word(slot), seen, timeout);
+}
+
 std::uint32_t WakeBoard::sequence(std::size_t slot) const noexcept {
   return base_ ? seq(slot)->load(std::memory_order_acquire) : 0;
 }

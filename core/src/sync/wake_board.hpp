@@ -35,6 +35,11 @@ class WakeBoard {
   void wait(std::size_t slot, std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept;
   // Bumps the slot's sequence and wakes all its waiters.
   void notify(std::size_t slot) noexcept;
+  // Acquisitions bump a second word of the slot, so a process that has just
+  // released can sleep until a waiter took the key (fair hand-off).
+  std::uint32_t acquisitions(std::size_t slot) const noexcept;
+  void acquired(std::size_t slot) noexcept;
+  void wait_acquired(std::size_t slot, std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept;
   // Processes currently waiting on the slot (an estimate: a waiter killed
   // while waiting stays counted until the board is recreated).
   std::uint32_t waiters(std::size_t slot) const noexcept;
@@ -46,6 +51,7 @@ class WakeBoard {
  private:
   std::atomic<std::uint32_t>* seq(std::size_t slot) const noexcept;
   std::atomic<std::uint32_t>* waiting(std::size_t slot) const noexcept;
+  std::atomic<std::uint32_t>* acquired_word(std::size_t slot) const noexcept;
   void* base_ = nullptr;
   bool writable_ = false;
 };
