@@ -1,0 +1,267 @@
+#include "commands.hpp"
+
+#include <unistd.h>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTextStream>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "diskcache/error.hpp"
+#include "diskcache/inspect.hpp"
+#include "store.hpp"
+#include "value_text.hpp"
+
+namespace cli {
+namespace {
+
+using diskcache::Value;
+
+void print(const QString& text) { std::cout << text.toStdString() << std::endl; }
+void print_json(const QJsonValue& v) {
+  const QJsonDocument doc = v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject());
+  std::cout << doc.toJson(QJsonDocument::Indented).toStdString();
+}
+
+ValueKind kind_of(const QCommandLineParser& o, const char* int_flag, const char* float_flag, const char* bytes_flag) {
+  if (o.isSet(int_flag)) return ValueKind::Int;
+  if (o.isSet(float_flag)) return ValueKind::Float;
+  if (o.isSet(bytes_flag)) return ValueKind::BytesHex;
+  return ValueKind::Text;
+}
+
+Value key_arg(const QString& text, const QCommandLineParser& o) {
+  return parse_value(text, kind_of(o, "key-int", "key-float", "key-bytes"));
+}
+
+QJsonObject primitive_json(const diskcache::PrimitiveInfo& p) {
+  QJsonArray holders;
+  for (const auto& h : p.holders)
+    holders.append(QJsonObject{{"id", QString::fromStdString(h.id)},
+                               {"host", QString::fromStdString(h.host)},
+                               {"pid", static_cast<qint64>(h.pid)},
+                               {"thread", static_cast<qint64>(h.thread)},
+                               {"acquired_at", h.acquired_at},
+                               {"expires_at", h.expires_at ? QJsonValue(*h.expires_at) : QJsonValue()},
+                               {"count", static_cast<qint64>(h.count)},
+                               {"state", QString::fromStdString(std::string(diskcache::to_string(h.state)))}});
+  QJsonObject out{{"key", to_json(p.key)},
+                  {"kind", QString::fromStdString(std::string(diskcache::to_string(p.kind)))},
+                  {"registered", p.registered},
+                  {"held", p.held},
+                  {"stale", p.stale()},
+                  {"in_use", static_cast<qint64>(p.in_use)},
+                  {"holders", holders}};
+  if (p.bound) out["bound"] = static_cast<qint64>(*p.bound);
+  if (p.mean) out["mean"] = *p.mean;
+  if (p.kind == diskcache::PrimitiveKind::Averager) out["samples"] = static_cast<qint64>(p.samples);
+  return out;
+}
+
+QString holder_text(const diskcache::PrimitiveInfo& p) {
+  if (!p.held) return "-";
+  if (p.holders.empty()) return "unknown (Python?)";
+  QStringList parts;
+  for (const auto& h : p.holders)
+    parts << QString("%1 pid %2 thread %3 x%4 [%5]")
+                 .arg(QString::fromStdString(h.host))
+                 .arg(h.pid)
+                 .arg(h.thread)
+                 .arg(h.count)
+                 .arg(QString::fromStdString(std::string(diskcache::to_string(h.state))));
+  return parts.join("; ");
+}
+
+struct Totals {
+  std::int64_t count = 0, volume = 0, size_limit = 0, hits = 0, misses = 0;
+};
+
+Totals totals(Store& store) {
+  Totals t;
+  for (auto& shard : store.shards()) {
+    t.count += shard->size();
+    t.volume += shard->volume();
+    t.size_limit += shard->size_limit();
+    const auto s = shard->stats(false, false);  // read-only handles do not write
+    t.hits += s.hits;
+    t.misses += s.misses;
+  }
+  return t;
+}
+
+int stats(Store& store, const QString& dir, bool json) {
+  const Totals t = totals(store);
+  auto& first = *store.shards().front();
+  const QString policy = QString::fromStdString(std::string(diskcache::to_string(first.eviction_policy())));
+  if (json) {
+    print_json(QJsonObject{{"directory", dir},
+                           {"count", static_cast<qint64>(t.count)},
+                           {"volume", static_cast<qint64>(t.volume)},
+                           {"size_limit", static_cast<qint64>(t.size_limit)},
+                           {"hits", static_cast<qint64>(t.hits)},
+                           {"misses", static_cast<qint64>(t.misses)},
+                           {"eviction_policy", policy},
+                           {"shards", static_cast<qint64>(store.shards().size())},
+                           {"fanout", store.fanout()}});
+  } else {
+    print(QString("directory   %1%2").arg(dir, store.fanout() ? QString(" (fanout, %1 shards)").arg(store.shards().size()) : ""));
+    print(QString("items       %1").arg(t.count));
+    print(QString("volume      %1 bytes of %2").arg(t.volume).arg(t.size_limit));
+    print(QString("hits        %1, misses %2").arg(t.hits).arg(t.misses));
+    print(QString("policy      %1").arg(policy));
+  }
+  return kOk;
+}
+
+int keys(Store& store, bool json, qint64 limit) {
+  QJsonArray out;
+  qint64 n = 0;
+  for (auto& shard : store.shards())
+    for (const Value& key : *shard) {
+      if (limit >= 0 && n++ >= limit) break;
+      json ? out.append(to_json(key)) : print(QString::fromStdString(key.repr()));
+    }
+  if (json) print_json(out);
+  return kOk;
+}
+
+int get(Store& store, const Value& key, bool json) {
+  auto entry = store.shard_for(key).get_entry(key);
+  if (!entry) {
+    if (json) print_json(QJsonObject{{"key", to_json(key)}, {"found", false}});
+    return kNotFound;
+  }
+  if (json) {
+    print_json(QJsonObject{{"key", to_json(key)},
+                           {"found", true},
+                           {"value", to_json(entry->value)},
+                           {"expire_time", entry->expire_time ? QJsonValue(*entry->expire_time) : QJsonValue()},
+                           {"tag", to_json(entry->tag)}});
+  } else if (entry->value.type() == Value::Type::Text) {
+    print(QString::fromStdString(entry->value.as_text()));
+  } else {
+    print(QString::fromStdString(entry->value.repr()));
+  }
+  return kOk;
+}
+
+int locks(Store& store, bool json) {
+  QJsonArray out;
+  for (auto& shard : store.shards())
+    for (const auto& p : diskcache::inspect_primitives(*shard)) {
+      if (json) {
+        out.append(primitive_json(p));
+        continue;
+      }
+      const QString state = p.stale() ? "STALE" : (p.held ? "held" : "free");
+      QString usage = p.bound ? QString("%1/%2").arg(p.in_use).arg(*p.bound) : QString::number(p.in_use);
+      if (p.kind == diskcache::PrimitiveKind::Averager)
+        usage = p.mean ? QString("mean %1 of %2").arg(*p.mean).arg(p.samples) : "empty";
+      print(QString("%1  %2  %3  %4  %5")
+                .arg(QString::fromStdString(std::string(diskcache::to_string(p.kind))), -9)
+                .arg(QString::fromStdString(p.key.repr()), -24)
+                .arg(state, -5)
+                .arg(usage, -8)
+                .arg(holder_text(p)));
+    }
+  if (json) print_json(out);
+  return kOk;
+}
+
+int check(Store& store, bool fix, bool json) {
+  QStringList warnings;
+  const bool show_progress = ::isatty(2) && !json;
+  for (auto& shard : store.shards())
+    for (const auto& w : shard->check(fix, [&](std::int64_t done, std::int64_t total) {
+           if (show_progress && total > 1000) std::fprintf(stderr, "\rchecking %lld/%lld", (long long)done, (long long)total);
+         }))
+      warnings << QString::fromStdString(w);
+  if (show_progress) std::fprintf(stderr, "\r");
+  if (json) {
+    print_json(QJsonObject{{"warnings", QJsonArray::fromStringList(warnings)}, {"fixed", fix}});
+  } else {
+    for (const auto& w : warnings) print(w);
+    if (warnings.isEmpty()) print("ok");
+  }
+  return warnings.isEmpty() || fix ? kOk : kNotFound;
+}
+
+int watch(Store& store, const QString& dir, double interval, qint64 iterations) {
+  for (qint64 i = 0; iterations < 0 || i < iterations; ++i) {
+    const Totals t = totals(store);
+    std::cout << "\x1b[2J\x1b[H";  // clear the terminal
+    print(QString("diskcache watch  %1   (Ctrl-C to stop)").arg(dir));
+    print(QString("items %1   volume %2   hits %3   misses %4").arg(t.count).arg(t.volume).arg(t.hits).arg(t.misses));
+    print("");
+    locks(store, false);
+    std::cout.flush();
+    if (iterations >= 0 && i + 1 >= iterations) break;
+    std::this_thread::sleep_for(std::chrono::duration<double>(interval));
+  }
+  return kOk;
+}
+
+}  // namespace
+
+int run_command(const QString& command, const QStringList& args, const QCommandLineParser& o) {
+  const bool json = o.isSet("json");
+  static const std::map<QString, int> arg_count{{"stats", 1}, {"keys", 1}, {"get", 2},   {"set", 3},
+                                                {"rm", 2},    {"locks", 1}, {"release", 2}, {"check", 1},
+                                                {"evict", 1}, {"watch", 1}};
+  const auto expected = arg_count.find(command);
+  if (expected == arg_count.end())
+    throw diskcache::InvalidArgument("unknown command '" + command.toStdString() + "'; see --help");
+  if (args.size() != expected->second)
+    throw diskcache::InvalidArgument(QString("'%1' takes %2 argument(s), got %3; see --help")
+                                         .arg(command)
+                                         .arg(expected->second)
+                                         .arg(args.size())
+                                         .toStdString());
+  const bool writes = command == "set" || command == "rm" || command == "release" || command == "evict" ||
+                      (command == "check" && o.isSet("fix"));
+  Store store(args[0].toStdString(), writes);
+
+  if (command == "stats") return stats(store, args[0], json);
+  if (command == "keys") return keys(store, json, o.isSet("limit") ? o.value("limit").toLongLong() : -1);
+  if (command == "get") return get(store, key_arg(args[1], o), json);
+  if (command == "set") {
+    const Value key = key_arg(args[1], o);
+    diskcache::SetOptions set_options;
+    if (o.isSet("expire")) set_options.expire = o.value("expire").toDouble();
+    if (o.isSet("tag")) set_options.tag = Value(o.value("tag").toStdString());
+    store.shard_for(key).set(key, parse_value(args[2], kind_of(o, "int", "float", "bytes")), set_options);
+    return kOk;
+  }
+  if (command == "rm") return store.shard_for(key_arg(args[1], o)).erase(key_arg(args[1], o)) ? kOk : kNotFound;
+  if (command == "locks") return locks(store, json);
+  if (command == "release") {
+    const Value key = key_arg(args[1], o);
+    std::optional<std::string> holder;
+    if (o.isSet("holder")) holder = o.value("holder").toStdString();
+    switch (diskcache::force_release(store.shard_for(key), key, o.isSet("force"), holder)) {
+      case diskcache::ForceReleaseResult::Released: print("released " + QString::fromStdString(key.repr())); return kOk;
+      case diskcache::ForceReleaseResult::NotHeld: print("not held: " + QString::fromStdString(key.repr())); return kNotFound;
+      case diskcache::ForceReleaseResult::RefusedAlive:
+        print("refused: a holder of " + QString::fromStdString(key.repr()) +
+              " is alive or unknown; use --force to release it anyway");
+        return kRefused;
+    }
+  }
+  if (command == "check") return check(store, o.isSet("fix"), json);
+  if (command == "evict") {
+    if (!o.isSet("tag")) throw diskcache::InvalidArgument("evict needs --tag");
+    std::int64_t removed = 0;
+    for (auto& shard : store.shards()) removed += shard->evict(Value(o.value("tag").toStdString()));
+    json ? print_json(QJsonObject{{"removed", static_cast<qint64>(removed)}}) : print(QString("removed %1").arg(removed));
+    return kOk;
+  }
+  return watch(store, args[0], o.isSet("interval") ? o.value("interval").toDouble() : 1.0,
+               o.isSet("iterations") ? o.value("iterations").toLongLong() : -1);
+}
+
+}  // namespace cli

@@ -1,0 +1,73 @@
+// diskcache: the facts of a cache directory for terminals and scripts.
+// Read-only unless the command writes (set, rm, release, evict, check --fix).
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <iostream>
+
+#include "commands.hpp"
+#include "diskcache/error.hpp"
+
+int main(int argc, char** argv) {
+  QCoreApplication app(argc, argv);
+  QCoreApplication::setApplicationName("diskcache");
+  QCoreApplication::setApplicationVersion("0.1.0");
+  QCommandLineParser parser;
+  parser.setApplicationDescription(
+      "Inspect and edit a diskcache directory (C++ or Python diskcache, plain or fanout).\n\n"
+      "Commands:\n"
+      "  stats DIR                 items, volume, hits, misses, policy, shards\n"
+      "  keys DIR [--limit N]      keys in insertion order\n"
+      "  get DIR KEY               the value (exit 1 on a miss)\n"
+      "  set DIR KEY VALUE         store a value [--int|--float|--bytes] [--expire S] [--tag T]\n"
+      "  rm DIR KEY                delete a key (exit 1 when missing)\n"
+      "  locks DIR                 locks, semaphores, averagers and their holders\n"
+      "  release DIR KEY           free a stale lock or a dead holder's permit (exit 4 when a\n"
+      "                            holder is alive; --force releases anyway)\n"
+      "  check DIR [--fix]         verify the database and value files (exit 1 on problems)\n"
+      "  evict DIR --tag T         remove every item with tag T\n"
+      "  watch DIR                 live text view [--interval S] [--iterations N]\n\n"
+      "Keys are text unless --key-int, --key-float or --key-bytes (hex) says otherwise.\n"
+      "Exit codes: 0 ok, 1 not found / problems, 2 usage, 3 error, 4 refused.");
+  parser.addHelpOption();
+  parser.addVersionOption();
+  parser.addPositionalArgument("command", "stats, keys, get, set, rm, locks, release, check, evict or watch");
+  parser.addPositionalArgument("args", "the cache directory, then the command's arguments", "DIR [ARGS...]");
+  parser.addOptions({
+      {"json", "Print data as JSON."},
+      {"int", "VALUE is an integer."},
+      {"float", "VALUE is a float."},
+      {"bytes", "VALUE is bytes, in hex."},
+      {"key-int", "KEY is an integer."},
+      {"key-float", "KEY is a float."},
+      {"key-bytes", "KEY is bytes, in hex."},
+      {"expire", "Expire after S seconds.", "S"},
+      {"tag", "Tag (text).", "T"},
+      {"limit", "At most N keys.", "N"},
+      {"force", "Release even when a holder is alive or unknown."},
+      {"holder", "Release only this holder's permits.", "ID"},
+      {"fix", "Repair what check reports."},
+      {"interval", "Seconds between refreshes (watch).", "S"},
+      {"iterations", "Stop after N refreshes (watch).", "N"},
+  });
+  if (!parser.parse(QCoreApplication::arguments())) {
+    std::cerr << "diskcache: " << parser.errorText().toStdString() << " (see --help)\n";
+    return cli::kUsage;
+  }
+  if (parser.isSet("help")) parser.showHelp(0);
+  if (parser.isSet("version")) parser.showVersion();
+  QStringList positional = parser.positionalArguments();
+  if (positional.isEmpty()) {
+    std::cerr << "diskcache: no command given (see --help)\n";
+    return cli::kUsage;
+  }
+  const QString command = positional.takeFirst();
+  try {
+    return cli::run_command(command, positional, parser);
+  } catch (const diskcache::InvalidArgument& e) {
+    std::cerr << "diskcache: " << e.what() << "\n";
+    return cli::kUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "diskcache: " << e.what() << "\n";
+    return cli::kError;
+  }
+}

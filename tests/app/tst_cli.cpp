@@ -1,0 +1,119 @@
+// The diskcache CLI driven as a binary: exit codes, JSON shapes, errors on a
+// missing or damaged directory, read-only by default, fanout directories,
+// locks and force-release.
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QtTest>
+#include <fstream>
+
+#include "diskcache/fanout.hpp"
+#include "diskcache/primitives.hpp"
+#include "test_support.hpp"
+
+using namespace test_support;
+
+namespace {
+Result cli(const QStringList& args) { return run(QStringLiteral(DISKCACHE_CLI), args); }
+QJsonDocument json_of(const Result& r) { return QJsonDocument::fromJson(r.out); }
+}  // namespace
+
+class TestCli : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+  int n_ = 0;
+  QString fresh() { return tmp_.path() + "/c" + QString::number(n_++); }
+
+ private slots:
+  void read_only_by_default_and_clear_errors() {
+    const QString missing = fresh();
+    auto r = cli({"stats", missing});
+    QCOMPARE(r.exit_code, 3);
+    QVERIFY(r.err.contains("no cache at"));
+    QVERIFY(!QFileInfo::exists(missing));  // nothing created
+    QCOMPARE(cli({"frob", missing}).exit_code, 2);
+    QCOMPARE(cli({}).exit_code, 2);
+    QCOMPARE(cli({"get", missing}).exit_code, 2);  // missing KEY
+    const QString damaged = fresh();
+    QDir().mkpath(damaged);
+    std::ofstream((damaged + "/cache.db").toStdString()) << std::string(5000, 'x');
+    r = cli({"stats", damaged});
+    QCOMPARE(r.exit_code, 3);
+    QVERIFY(r.err.contains("cache.db"));
+    QVERIFY(cli({"--help"}).out.contains("release DIR KEY"));
+  }
+
+  void set_get_rm_keys_stats() {
+    const QString dir = fresh();
+    QCOMPARE(cli({"set", dir, "greeting", "hello", "--tag", "t"}).exit_code, 0);
+    QCOMPARE(cli({"set", dir, "n", "42", "--int"}).exit_code, 0);
+    QCOMPARE(cli({"set", dir, "7", "ff00", "--key-int", "--bytes"}).exit_code, 0);
+    auto r = cli({"get", dir, "greeting"});
+    QCOMPARE(r.exit_code, 0);
+    QCOMPARE(r.out.trimmed(), QByteArray("hello"));
+    r = cli({"get", dir, "n", "--json"});
+    const QJsonObject got = json_of(r).object();
+    QCOMPARE(got["value"].toObject()["value"].toInt(), 42);
+    QCOMPARE(got["value"].toObject()["type"].toString(), QString("int"));
+    QCOMPARE(cli({"get", dir, "7", "--key-int"}).out.trimmed(), QByteArray("b'\\xff\\x00'"));
+    QCOMPARE(cli({"get", dir, "absent"}).exit_code, 1);
+    r = cli({"keys", dir, "--json"});
+    QCOMPARE(json_of(r).array().size(), 3);
+    r = cli({"stats", dir, "--json"});
+    QCOMPARE(json_of(r).object()["count"].toInt(), 3);
+    QCOMPARE(json_of(r).object()["eviction_policy"].toString(), QString("least-recently-stored"));
+    QCOMPARE(cli({"rm", dir, "n"}).exit_code, 0);
+    QCOMPARE(cli({"rm", dir, "n"}).exit_code, 1);
+    r = cli({"evict", dir, "--tag", "t", "--json"});
+    QCOMPARE(json_of(r).object()["removed"].toInt(), 1);
+    QCOMPARE(cli({"set", dir, "x", "not-a-number", "--int"}).exit_code, 2);
+  }
+
+  void check_reports_and_fixes() {
+    const QString dir = fresh();
+    QCOMPARE(cli({"set", dir, "k", "v"}).exit_code, 0);
+    QDir().mkpath(dir + "/ab/cd");
+    std::ofstream((dir + "/ab/cd/stray.val").toStdString()) << "x";
+    auto r = cli({"check", dir, "--json"});
+    QCOMPARE(r.exit_code, 1);
+    QVERIFY(!json_of(r).object()["warnings"].toArray().isEmpty());
+    QVERIFY(QFileInfo::exists(dir + "/ab/cd/stray.val"));  // check alone changes nothing
+    QCOMPARE(cli({"check", dir, "--fix"}).exit_code, 0);
+    QCOMPARE(cli({"check", dir}).exit_code, 0);
+  }
+
+  void locks_and_release() {
+    const QString dir = fresh();
+    diskcache::Cache cache(dir.toStdString());
+    diskcache::Lock lock(cache, "job");
+    lock.lock();
+    auto r = cli({"locks", dir, "--json"});
+    QCOMPARE(r.exit_code, 0);
+    const QJsonObject entry = json_of(r).array().at(0).toObject();
+    QCOMPARE(entry["kind"].toString(), QString("lock"));
+    QVERIFY(entry["held"].toBool());
+    QCOMPARE(entry["holders"].toArray().at(0).toObject()["pid"].toInt(), int(QCoreApplication::applicationPid()));
+    QCOMPARE(entry["holders"].toArray().at(0).toObject()["state"].toString(), QString("alive"));
+    QCOMPARE(cli({"release", dir, "job"}).exit_code, 4);  // a live holder: refused
+    QVERIFY(lock.locked());
+    QCOMPARE(cli({"release", dir, "job", "--force"}).exit_code, 0);
+    QVERIFY(!lock.locked());
+    QCOMPARE(cli({"release", dir, "job"}).exit_code, 1);
+    QVERIFY(cli({"watch", dir, "--iterations", "1"}).out.contains("diskcache watch"));
+  }
+
+  void fanout_directories() {
+    const QString dir = fresh();
+    {
+      diskcache::FanoutCache fanout(dir.toStdString(), {.shards = 4});
+      for (int i = 0; i < 20; ++i) fanout.set(i, i);
+    }
+    auto r = cli({"stats", dir, "--json"});
+    QCOMPARE(json_of(r).object()["shards"].toInt(), 4);
+    QCOMPARE(json_of(r).object()["count"].toInt(), 20);
+    QCOMPARE(cli({"get", dir, "13", "--key-int"}).out.trimmed(), QByteArray("13"));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"
