@@ -102,6 +102,29 @@ class TestCli : public QObject {
     QVERIFY(cli({"watch", dir, "--iterations", "1"}).out.contains("diskcache watch"));
   }
 
+  void demo_shows_contention_and_a_stale_lock() {
+    const QString dir = fresh();
+    QProcess demo;
+    demo.start(QStringLiteral(DISKCACHE_DEMO), {dir, "--seconds", "30"});
+    QVERIFY(demo.waitForStarted());
+    bool stale = false, contended = false;
+    for (int i = 0; i < 150 && !(stale && contended); ++i) {  // up to 30 s
+      QThread::msleep(200);
+      const auto r = cli({"locks", dir, "--json"});
+      for (const auto& entry : json_of(r).array()) {
+        const QJsonObject p = entry.toObject();
+        const QString key = p["key"].toObject()["value"].toString();
+        if (key == "demo:stale-lock" && p["stale"].toBool()) stale = true;
+        if (key == "demo:wait-ms" && p["samples"].toInt() > 5) contended = true;
+      }
+    }
+    demo.terminate();
+    QVERIFY(demo.waitForFinished(30000));
+    QVERIFY(stale);
+    QVERIFY(contended);
+    QCOMPARE(cli({"release", dir, "demo:stale-lock"}).exit_code, 0);  // stale: released without --force
+  }
+
   void fanout_directories() {
     const QString dir = fresh();
     {
