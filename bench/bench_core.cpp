@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "diskcache/diskcache.hpp"
+#include "raw_sqlite.hpp"
 
 namespace {
 
@@ -53,41 +54,6 @@ std::vector<double> time_each(int n, const std::function<void(int)>& op) {
   return us;
 }
 
-void check(int rc, sqlite3* db) {
-  if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
-    std::fprintf(stderr, "sqlite: %s\n", sqlite3_errmsg(db));
-    std::exit(1);
-  }
-}
-
-// Raw SQLite with Python's per-connection pragmas and statements.
-struct Raw {
-  sqlite3* db = nullptr;
-  std::vector<sqlite3_stmt*> owned;
-  explicit Raw(const std::string& dir) {
-    check(sqlite3_open((dir + "/cache.db").c_str(), &db), db);
-    sqlite3_busy_timeout(db, 60000);
-    for (const char* p : {"PRAGMA synchronous = 1", "PRAGMA cache_size = 8192", "PRAGMA mmap_size = 67108864"})
-      check(sqlite3_exec(db, p, nullptr, nullptr, nullptr), db);
-  }
-  ~Raw() {
-    for (auto* s : owned) sqlite3_finalize(s);
-    sqlite3_close(db);
-  }
-  sqlite3_stmt* prepare(const char* sql) {
-    sqlite3_stmt* s = nullptr;
-    check(sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr), db);
-    owned.push_back(s);
-    return s;
-  }
-  void step_all(sqlite3_stmt* s) {
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    }
-    check(rc, db);
-    sqlite3_reset(s);
-  }
-};
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -181,7 +147,7 @@ int main(int argc, char** argv) {
   }
 
   if (impl == "raw") {
-    Raw raw(dir);
+    bench::RawSqlite raw(dir);
     if (op == "get_hit") {
       auto* select = raw.prepare(
           "SELECT rowid, expire_time, tag, mode, filename, value FROM Cache WHERE key = ? AND raw = ? AND "
@@ -210,7 +176,7 @@ int main(int argc, char** argv) {
       print_summary("raw", "set_small", time_each(n, [&](int i) {
                       const std::string key = key_of(order[static_cast<std::size_t>(i)]);
                       const double now = unix_now();
-                      raw.step_all(begin);
+                      raw.run(begin);
                       sqlite3_bind_text(find, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
                       sqlite3_bind_int(find, 2, 1);
                       if (sqlite3_step(find) != SQLITE_ROW) std::exit(3);
@@ -226,14 +192,14 @@ int main(int argc, char** argv) {
                       sqlite3_bind_null(update, 8);
                       sqlite3_bind_blob(update, 9, kSmall.data(), static_cast<int>(kSmall.size()), SQLITE_TRANSIENT);
                       sqlite3_bind_int64(update, 10, rowid);
-                      raw.step_all(update);
+                      raw.run(update);
                       sqlite3_bind_double(expired, 1, now);
                       sqlite3_bind_int(expired, 2, 10);
-                      raw.step_all(expired);
-                      raw.step_all(pages);
+                      raw.run(expired);
+                      raw.run(pages);
                       sqlite3_bind_text(size, 1, "size", 4, SQLITE_STATIC);
-                      raw.step_all(size);
-                      raw.step_all(commit);
+                      raw.run(size);
+                      raw.run(commit);
                     }));
     } else {
       std::fprintf(stderr, "raw has get_hit and set_small only\n");

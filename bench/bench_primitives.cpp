@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "diskcache/diskcache.hpp"
+#include "raw_sqlite.hpp"
 
 namespace {
 
@@ -59,46 +60,12 @@ std::int64_t cpu_us() {
   return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 }
 
-void check(int rc, sqlite3* db) {
-  if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
-    std::fprintf(stderr, "sqlite: %s\n", sqlite3_errmsg(db));
-    std::exit(1);
-  }
-}
-
-struct Raw {
-  sqlite3* db = nullptr;
-  std::vector<sqlite3_stmt*> owned;
-  explicit Raw(const std::string& dir) {
-    check(sqlite3_open((dir + "/cache.db").c_str(), &db), db);
-    sqlite3_busy_timeout(db, 60000);
-    for (const char* p : {"PRAGMA synchronous = 1", "PRAGMA cache_size = 8192", "PRAGMA mmap_size = 67108864"})
-      check(sqlite3_exec(db, p, nullptr, nullptr, nullptr), db);
-  }
-  ~Raw() {
-    for (auto* s : owned) sqlite3_finalize(s);
-    sqlite3_close(db);
-  }
-  sqlite3_stmt* prepare(const char* sql) {
-    sqlite3_stmt* s = nullptr;
-    check(sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr), db);
-    owned.push_back(s);
-    return s;
-  }
-  void run(sqlite3_stmt* s) {
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    }
-    check(rc, db);
-    sqlite3_reset(s);
-  }
-};
 
 int uncontended(const std::string& impl, const std::string& dir, int n) {
   { diskcache::Cache create(dir); }
   std::vector<double> us;
   if (impl == "raw") {
-    Raw r(dir);
+    bench::RawSqlite r(dir);
     auto* begin = r.prepare("BEGIN IMMEDIATE");
     auto* commit = r.prepare("COMMIT");
     auto* find = r.prepare("SELECT rowid, filename, expire_time FROM Cache WHERE key = ? AND raw = ?");
@@ -193,7 +160,7 @@ int semaphore(const std::string& dir, int n, int hold_us, int bound) {
 
 int floor_commit(const std::string& dir, int n) {
   { diskcache::Cache create(dir); }
-  Raw r(dir);
+  bench::RawSqlite r(dir);
   auto* begin = r.prepare("BEGIN IMMEDIATE");
   auto* commit = r.prepare("COMMIT");
   auto* put = r.prepare("INSERT OR REPLACE INTO diskcache_meta VALUES ('bench', ?)");

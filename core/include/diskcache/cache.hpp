@@ -68,6 +68,36 @@ struct MemoizeOptions {
 
 class Cache;
 
+namespace detail {
+// Runs `body` in `tx`: commits when it returns, rolls back when it throws.
+template <class Tx, class F>
+decltype(auto) commit_after(Tx tx, F&& body) {
+  if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
+    std::forward<F>(body)();
+    tx.commit();
+  } else {
+    decltype(auto) result = std::forward<F>(body)();
+    tx.commit();
+    return result;
+  }
+}
+
+// Python's memoize over any store with get/set: results are cached under
+// (name, arg1, ..., argN, None). `store` must outlive the returned callable.
+template <class Store, class F>
+auto memoize(Store& store, Value name, F fn, MemoizeOptions options) {
+  return [&store, name = std::move(name), fn = std::move(fn), options](const auto&... args) {
+    using R = std::decay_t<std::invoke_result_t<const F&, decltype(args)...>>;
+    const Value key = Value::tuple({name, Codec<std::decay_t<decltype(args)>>::encode(args)..., Value()});
+    if (auto hit = store.get(key)) return Codec<R>::decode(*hit);
+    R result = fn(args...);
+    if (!options.expire || *options.expire > 0)
+      store.set(key, Codec<R>::encode(result), SetOptions{options.expire, options.tag});
+    return result;
+  };
+}
+}  // namespace detail
+
 // An open write transaction (SQLite BEGIN IMMEDIATE) on the calling thread.
 // Every operation of the same Cache on this thread joins it; other threads
 // and processes wait. commit() makes all of it visible at once; destroying
@@ -295,15 +325,7 @@ class Cache {
   // it throws (and rethrows).
   template <class F>
   decltype(auto) transact(F&& body) {
-    Transaction tx = transact();
-    if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
-      std::forward<F>(body)();
-      tx.commit();
-    } else {
-      decltype(auto) result = std::forward<F>(body)();
-      tx.commit();
-      return result;
-    }
+    return detail::commit_after(transact(), std::forward<F>(body));
   }
 
   // ---- memoize: wraps `fn` so results are cached under the key
@@ -311,15 +333,7 @@ class Cache {
   // for positional arguments. The Cache must outlive the returned callable.
   template <class F>
   auto memoize(Value name, F fn, MemoizeOptions options = {}) {
-    return [this, name = std::move(name), fn = std::move(fn), options](const auto&... args) {
-      using R = std::decay_t<std::invoke_result_t<const F&, decltype(args)...>>;
-      const Value key = Value::tuple({name, Codec<std::decay_t<decltype(args)>>::encode(args)..., Value()});
-      if (auto hit = get(key)) return Codec<R>::decode(*hit);
-      R result = fn(args...);
-      if (!options.expire || *options.expire > 0)
-        set(key, Codec<R>::encode(result), SetOptions{options.expire, options.tag});
-      return result;
-    };
+    return detail::memoize(*this, std::move(name), std::move(fn), std::move(options));
   }
 
   // ---- side table: data kept in cache.db that Python never sees as cache

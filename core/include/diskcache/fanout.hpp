@@ -168,29 +168,13 @@ class FanoutCache {
   [[nodiscard]] FanoutTransaction transact();
   template <class F>
   decltype(auto) transact(F&& body) {
-    FanoutTransaction tx = transact();
-    if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
-      std::forward<F>(body)();
-      tx.commit();
-    } else {
-      decltype(auto) result = std::forward<F>(body)();
-      tx.commit();
-      return result;
-    }
+    return detail::commit_after(transact(), std::forward<F>(body));
   }
 
   // Same key scheme as Cache::memoize (and Python's FanoutCache.memoize).
   template <class F>
   auto memoize(Value name, F fn, MemoizeOptions options = {}) {
-    return [this, name = std::move(name), fn = std::move(fn), options](const auto&... args) {
-      using R = std::decay_t<std::invoke_result_t<const F&, decltype(args)...>>;
-      const Value key = Value::tuple({name, Codec<std::decay_t<decltype(args)>>::encode(args)..., Value()});
-      if (auto hit = get(key)) return Codec<R>::decode(*hit);
-      R result = fn(args...);
-      if (!options.expire || *options.expire > 0)
-        set(key, Codec<R>::encode(result), SetOptions{options.expire, options.tag});
-      return result;
-    };
+    return detail::memoize(*this, std::move(name), std::move(fn), std::move(options));
   }
 
   // ---- named sub-stores, as Python: <dir>/cache/<name>, <dir>/deque/<name>,

@@ -42,6 +42,27 @@ namespace detail {
 struct PrimitiveCore;
 }
 
+// try_lock_for / try_lock_until for a lock whose acquire_until(deadline,
+// stop) does the waiting (TimedLockable).
+template <class Derived>
+class TimedLockable {
+ public:
+  template <class Rep, class Period>
+  [[nodiscard]] bool try_lock_for(const std::chrono::duration<Rep, Period>& timeout, std::stop_token stop = {}) {
+    return self().acquire_until(std::chrono::steady_clock::now() +
+                                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout),
+                                stop);
+  }
+  template <class Clock, class Duration>
+  [[nodiscard]] bool try_lock_until(const std::chrono::time_point<Clock, Duration>& deadline,
+                                    std::stop_token stop = {}) {
+    return try_lock_for(deadline - Clock::now(), stop);
+  }
+
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+};
+
 // Shared base: the key, its cache and the waiting machinery.
 class Primitive {
  public:
@@ -63,7 +84,7 @@ class Primitive {
 // A mutual-exclusion lock: Python's diskcache.Lock (value: None under the
 // key while held). Meets Lockable and TimedLockable, so std::scoped_lock,
 // std::unique_lock and std::lock work with it.
-class Lock : public Primitive {
+class Lock : public Primitive, public TimedLockable<Lock> {
  public:
   Lock(Cache& cache, Value key, PrimitiveOptions options = {});
   Lock(FanoutCache& cache, Value key, PrimitiveOptions options = {});
@@ -73,19 +94,8 @@ class Lock : public Primitive {
   // Returns false when cancelled through `stop` before acquiring.
   [[nodiscard]] bool lock(std::stop_token stop);
   [[nodiscard]] bool try_lock();
-  template <class Rep, class Period>
-  [[nodiscard]] bool try_lock_for(const std::chrono::duration<Rep, Period>& timeout, std::stop_token stop = {}) {
-    return acquire_until(std::chrono::steady_clock::now() +
-                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout),
-                         stop);
-  }
-  template <class Clock, class Duration>
-  [[nodiscard]] bool try_lock_until(const std::chrono::time_point<Clock, Duration>& deadline,
-                                    std::stop_token stop = {}) {
-    return acquire_until(std::chrono::steady_clock::now() +
-                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(deadline - Clock::now()),
-                         stop);
-  }
+  // try_lock_for(duration[, stop]) and try_lock_until(time_point[, stop])
+  // come from TimedLockable.
   // Never throws (guards call it): retries briefly, then records the error
   // in last_unlock_error().
   void unlock() noexcept;
@@ -101,6 +111,7 @@ class Lock : public Primitive {
   const std::string& last_unlock_error() const noexcept { return last_unlock_error_; }
 
  private:
+  friend class TimedLockable<Lock>;
   bool acquire_until(std::optional<std::chrono::steady_clock::time_point> deadline, std::stop_token stop);
   bool held_ = false;
   std::string last_unlock_error_;
@@ -109,7 +120,7 @@ class Lock : public Primitive {
 // A re-entrant lock: Python's diskcache.RLock (value: the pickled 2-tuple
 // ("<pid>-<thread id>", count)). Re-entry by the same thread of the same
 // process nests; another thread or process waits.
-class RLock : public Primitive {
+class RLock : public Primitive, public TimedLockable<RLock> {
  public:
   RLock(Cache& cache, Value key, PrimitiveOptions options = {});
   RLock(FanoutCache& cache, Value key, PrimitiveOptions options = {});
@@ -117,19 +128,6 @@ class RLock : public Primitive {
   void lock();
   [[nodiscard]] bool lock(std::stop_token stop);
   [[nodiscard]] bool try_lock();
-  template <class Rep, class Period>
-  [[nodiscard]] bool try_lock_for(const std::chrono::duration<Rep, Period>& timeout, std::stop_token stop = {}) {
-    return acquire_until(std::chrono::steady_clock::now() +
-                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout),
-                         stop);
-  }
-  template <class Clock, class Duration>
-  [[nodiscard]] bool try_lock_until(const std::chrono::time_point<Clock, Duration>& deadline,
-                                    std::stop_token stop = {}) {
-    return acquire_until(std::chrono::steady_clock::now() +
-                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(deadline - Clock::now()),
-                         stop);
-  }
   void unlock() noexcept;
   // Throws NotHeld when the calling thread does not hold it.
   void release();
@@ -139,6 +137,7 @@ class RLock : public Primitive {
   const std::string& last_unlock_error() const noexcept { return last_unlock_error_; }
 
  private:
+  friend class TimedLockable<RLock>;
   bool acquire_until(std::optional<std::chrono::steady_clock::time_point> deadline, std::stop_token stop);
   std::string last_unlock_error_;
 };
