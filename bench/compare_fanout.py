@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """FanoutCache benchmark: this library's FanoutCache beside Python's (8
 shards each) for get and set, and aggregate set throughput of 1 and 2
-writer processes on a FanoutCache and on a single Cache (where SQLite
-serialises writers), interleaved over repetitions.
+writer processes on a FanoutCache, on a single Cache (where SQLite
+serialises writers) and on Python's FanoutCache (the same machine's
+control), interleaved over repetitions.
 
 usage: /usr/bin/python3 bench/compare_fanout.py BUILD_DIR [--reps 5] [--json OUT]
 """
@@ -13,6 +14,7 @@ import random
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -49,11 +51,26 @@ def native_latency(binary, op, directory, n):
     return json.loads(out.stdout)['median_us']
 
 
+def python_writer(directory, n, seed):
+    """One Python FanoutCache writer process: prints the seconds it took."""
+    cache = diskcache.FanoutCache(directory, shards=8, timeout=60)
+    rng = random.Random(int(seed))
+    start = time.perf_counter()
+    for _ in range(int(n)):
+        cache.set('key-%d' % rng.randrange(KEYS), SMALL)
+    print(time.perf_counter() - start)
+
+
 def throughput(binary, kind, directory, writers):
     """Sets per second of `writers` concurrent processes."""
-    subprocess.run([binary, 'writer', kind, directory, '1', '0'], check=True, capture_output=True)  # create
-    procs = [subprocess.Popen([binary, 'writer', kind, directory, str(WRITES_PER_PROCESS), str(seed)],
-                              stdout=subprocess.PIPE, text=True) for seed in range(1, writers + 1)]
+    if kind == 'python':
+        diskcache.FanoutCache(directory, shards=8).close()
+        cmd = lambda seed: [sys.executable, os.path.abspath(__file__), '--writer', directory,
+                            str(WRITES_PER_PROCESS), str(seed)]
+    else:
+        subprocess.run([binary, 'writer', kind, directory, '1', '0'], check=True, capture_output=True)  # create
+        cmd = lambda seed: [binary, 'writer', kind, directory, str(WRITES_PER_PROCESS), str(seed)]
+    procs = [subprocess.Popen(cmd(seed), stdout=subprocess.PIPE, text=True) for seed in range(1, writers + 1)]
     seconds = [float(p.communicate()[0]) for p in procs]
     if any(p.returncode for p in procs):
         raise SystemExit('writer failed')
@@ -61,6 +78,8 @@ def throughput(binary, kind, directory, writers):
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == '--writer':
+        return python_writer(*sys.argv[2:])
     parser = argparse.ArgumentParser()
     parser.add_argument('build_dir')
     parser.add_argument('--reps', type=int, default=5)
@@ -72,7 +91,7 @@ def main():
     try:
         for rep in range(args.reps):
             runs = [('latency', op, impl) for op in LATENCY_OPS for impl in ('lib', 'python')]
-            runs += [('throughput', kind, writers) for kind in ('fanout', 'cache') for writers in (1, 2)]
+            runs += [('throughput', kind, writers) for kind in ('fanout', 'cache', 'python') for writers in (1, 2)]
             runs = runs[rep % len(runs):] + runs[:rep % len(runs)]
             for run in runs:
                 directory = os.path.join(root, '-'.join(map(str, run)) + '-%d' % rep)
@@ -99,7 +118,7 @@ def main():
     for op in LATENCY_OPS:
         lib = report['latency/%s/lib' % op]['median']
         print('fanout %-10s python/lib %.2fx' % (op, report['latency/%s/python' % op]['median'] / lib))
-    for kind in ('fanout', 'cache'):
+    for kind in ('fanout', 'cache', 'python'):
         one = report['throughput/%s/1' % kind]['median']
         two = report['throughput/%s/2' % kind]['median']
         print('%-6s 2 writers / 1 writer: %.2fx' % (kind, two / one))

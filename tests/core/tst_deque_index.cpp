@@ -109,6 +109,15 @@ class TestDequeIndex : public QObject {
     QCOMPARE(idx.pull(std::string("q"))->value, Value("job"));
     idx.clear();
     QVERIFY(!idx.popitem());
+    int calls = 0;
+    auto cube = idx.memoize("cube", [&](int x) {
+      ++calls;
+      return x * x * x;
+    });
+    QCOMPARE(cube(3), 27);
+    QCOMPARE(cube(3), 27);
+    QCOMPARE(calls, 1);
+    QVERIFY(idx.contains(Value::tuple({"cube", 3, Value()})));
   }
 };
 

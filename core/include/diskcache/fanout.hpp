@@ -37,13 +37,20 @@ class Index;
 // Python's shard function: the index of `key`'s shard among `shards`.
 std::size_t shard_index(const Value& key, std::size_t shards);
 
+// Python's FanoutCache defaults for its shards: a 10 ms timeout.
+inline Options fanout_shard_defaults() {
+  Options options;
+  options.timeout = std::chrono::milliseconds(10);
+  return options;
+}
+
 struct FanoutOptions {
   // Unset: the recorded or inferred count, or 8 (Python's default) for a
   // new directory.
   std::optional<std::size_t> shards;
   // Options for every shard. size_limit is the total, split evenly across
   // shards as Python does. Python's FanoutCache timeout is 10 ms.
-  Options cache{.timeout = std::chrono::milliseconds(10)};
+  Options cache = fanout_shard_defaults();
   // Python's behaviour: a timeout is a failed result, counted in timeouts().
   bool swallow_timeouts = true;
 };
