@@ -42,7 +42,7 @@ void KeyIterator::fetch() {
   auto& c = d.conn();
   batch_.clear();
   index_ = 0;
-  d.with_context(Value("<iteration>"), [&] {
+  d.with_context([&] {
     if (order_ == Order::RowidAscending || order_ == Order::RowidDescending) {
       if (!started_) {
         Query q(c, "SELECT MAX(rowid) FROM Cache");
@@ -115,7 +115,7 @@ Item Cache::peekitem(bool last) {
   impl_->require_writable("peekitem");
   Impl& d = *impl_;
   auto& c = d.conn();
-  return d.with_context(Value("<peekitem>"), [&] {
+  return d.with_context([&] {
     while (true) {
       std::int64_t raw = 0, mode = 0, size = 0;
       SqlScalar key, tag, value;
