@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ostream>
 #include <utility>
@@ -182,7 +183,8 @@ int ValueFiles::open_file(const std::string& name) {
   const std::string path = full_path(name);
   // One syscall where the kernel has openat2 (Linux 5.6+): no symlink in any
   // component, never outside the directory. Else a walk with O_NOFOLLOW.
-  static std::atomic<bool> have_openat2{true};
+  // DISKCACHE_NO_OPENAT2=1 forces the walk (tests run the safety suite both ways).
+  static std::atomic<bool> have_openat2{std::getenv("DISKCACHE_NO_OPENAT2") == nullptr};
   int fd = -1;
   if (have_openat2.load(std::memory_order_relaxed)) {
     open_how how{};
