@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include <chrono>
+#include <thread>
 #include <map>
 
 #include "cache_impl.hpp"
@@ -105,19 +106,32 @@ void Cache::Impl::apply_pragmas(detail::Connection& c, bool writable_setup) {
   const auto& s = settings;
   if (!options.read_only) {
     if (writable_setup) {
-      // Only when it differs: setting it takes the write lock.
-      std::int64_t auto_vacuum = -1;
-      {
-        detail::Query q(c, "PRAGMA auto_vacuum");
-        if (q.step()) auto_vacuum = q.int64(0);
+      // Changing auto_vacuum or the journal mode needs a lock SQLite does not
+      // wait for through the busy handler (several processes opening a new
+      // cache at once): retry until the timeout, as Python's open does.
+      const auto deadline = std::chrono::steady_clock::now() +
+                            std::chrono::duration_cast<std::chrono::steady_clock::duration>(options.timeout);
+      for (;;) {
+        try {
+          std::int64_t auto_vacuum = -1;
+          {
+            detail::Query q(c, "PRAGMA auto_vacuum");
+            if (q.step()) auto_vacuum = q.int64(0);
+          }
+          if (auto_vacuum != s.sqlite_auto_vacuum)
+            c.exec("PRAGMA auto_vacuum = " + std::to_string(s.sqlite_auto_vacuum));
+          std::string current;
+          {
+            detail::Query q(c, "PRAGMA journal_mode");
+            if (q.step()) current = q.text(0);
+          }
+          if (current != s.sqlite_journal_mode) c.exec("PRAGMA journal_mode = " + s.sqlite_journal_mode);
+          break;
+        } catch (const Timeout&) {
+          if (!options.retry && std::chrono::steady_clock::now() >= deadline) throw;
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
       }
-      if (auto_vacuum != s.sqlite_auto_vacuum) c.exec("PRAGMA auto_vacuum = " + std::to_string(s.sqlite_auto_vacuum));
-      std::string current;
-      {
-        detail::Query q(c, "PRAGMA journal_mode");
-        if (q.step()) current = q.text(0);
-      }
-      if (current != s.sqlite_journal_mode) c.exec("PRAGMA journal_mode = " + s.sqlite_journal_mode);
     }
     c.exec("PRAGMA synchronous = " + std::to_string(s.sqlite_synchronous));
   } else {
