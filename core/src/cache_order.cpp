@@ -99,16 +99,6 @@ KeyRange Cache::sorted_keys(bool reverse) {
   return {KeyIterator(this, reverse ? KeyIterator::Order::KeyDescending : KeyIterator::Order::KeyAscending)};
 }
 
-void ItemIterator::settle() {
-  for (; keys_ != KeyIterator(); ++keys_) {
-    if (auto value = cache_->get(*keys_)) {
-      item_.key = *keys_;
-      item_.value = std::move(*value);
-      return;
-    }
-  }
-}
-
 // ---------------------------------------------------------------- peekitem
 
 Item Cache::peekitem(bool last) {

@@ -91,22 +91,71 @@ std::size_t shard_index(const Value& key, std::size_t shards) {
 
 // ------------------------------------------------------------- iteration
 
-FanoutKeyIterator::FanoutKeyIterator(std::vector<std::unique_ptr<Cache>>* shards, bool reverse)
-    : shards_(shards), reverse_(reverse) {
+namespace {
+// SQLite's ORDER BY key, raw for two stored keys: NULL < numbers (integer and
+// real compared by value) < TEXT < BLOB, text and blobs by their bytes.
+int compare_stored(const detail::DbKey& a, const detail::DbKey& b) {
+  using K = detail::SqlScalar;
+  auto rank = [](K::Kind k) { return k == K::Null ? 0 : k == K::Integer || k == K::Real ? 1 : k == K::Text ? 2 : 3; };
+  const int ra = rank(a.key.kind), rb = rank(b.key.kind);
+  if (ra != rb) return ra < rb ? -1 : 1;
+  int c = 0;
+  if (ra == 1) {
+    if (a.key.kind == K::Integer && b.key.kind == K::Integer)
+      c = a.key.i < b.key.i ? -1 : a.key.i > b.key.i;
+    else {
+      const double x = a.key.kind == K::Integer ? static_cast<double>(a.key.i) : a.key.d;
+      const double y = b.key.kind == K::Integer ? static_cast<double>(b.key.i) : b.key.d;
+      c = x < y ? -1 : x > y;
+    }
+  } else if (ra >= 2) {
+    c = a.key.s.compare(b.key.s);
+    c = c < 0 ? -1 : c > 0;
+  }
+  if (c != 0) return c;
+  return a.raw < b.raw ? -1 : a.raw > b.raw;
+}
+}  // namespace
+
+FanoutKeyIterator::FanoutKeyIterator(std::vector<std::unique_ptr<Cache>>* shards, Order order, bool reverse)
+    : shards_(shards), order_(order), reverse_(reverse) {
+  if (order_ == Order::Sorted)
+    for (auto& shard : *shards_) cursors_.push_back(shard->sorted_keys(reverse_).first);
+  else
+    cursors_.emplace_back();
   settle();
 }
 
 void FanoutKeyIterator::settle() {
-  while (current_ == KeyIterator() && next_shard_ < shards_->size()) {
-    const std::size_t i = reverse_ ? shards_->size() - 1 - next_shard_ : next_shard_;
-    ++next_shard_;
-    current_ = (*shards_)[i]->keys(reverse_).first;
+  if (order_ == Order::ShardOrder) {
+    KeyIterator& cursor = cursors_.front();
+    while (cursor == KeyIterator() && next_shard_ < shards_->size()) {
+      const std::size_t i = reverse_ ? shards_->size() - 1 - next_shard_ : next_shard_;
+      ++next_shard_;
+      cursor = (*shards_)[i]->keys(reverse_).first;
+    }
+    if (cursor == KeyIterator()) shards_ = nullptr;
+    return;
   }
-  if (current_ == KeyIterator()) shards_ = nullptr;
+  std::optional<std::size_t> best;
+  detail::DbKey best_key;
+  for (std::size_t i = 0; i < cursors_.size(); ++i) {
+    if (cursors_[i] == KeyIterator()) continue;
+    detail::DbKey key = detail::encode_key(*cursors_[i]);
+    const int order = best ? compare_stored(key, best_key) : -1;
+    if (!best || (reverse_ ? order > 0 : order < 0)) {
+      best = i;
+      best_key = std::move(key);
+    }
+  }
+  if (best)
+    current_ = *best;
+  else
+    shards_ = nullptr;
 }
 
 FanoutKeyIterator& FanoutKeyIterator::operator++() {
-  ++current_;
+  ++cursors_[order_ == Order::ShardOrder ? 0 : current_];
   settle();
   return *this;
 }
@@ -312,7 +361,83 @@ std::vector<std::string> FanoutCache::check(bool fix, const Progress& progress) 
   return all;
 }
 
-FanoutKeyRange FanoutCache::keys(bool reverse) { return {FanoutKeyIterator(&shards_, reverse)}; }
+FanoutKeyRange FanoutCache::keys(bool reverse) {
+  return {FanoutKeyIterator(&shards_, FanoutKeyIterator::Order::ShardOrder, reverse)};
+}
+FanoutKeyRange FanoutCache::sorted_keys(bool reverse) {
+  return {FanoutKeyIterator(&shards_, FanoutKeyIterator::Order::Sorted, reverse)};
+}
+
+namespace {
+// The store time of a shard's newest (or oldest) unexpired row; std::nullopt
+// when it has none.
+std::optional<double> edge_store_time(Cache& shard, bool last) {
+  Cache::Impl& d = shard.impl();
+  return d.with_context([&]() -> std::optional<double> {
+    detail::Query q(d.conn(), last ? "SELECT store_time FROM Cache WHERE expire_time IS NULL OR expire_time >= ? "
+                                     "ORDER BY rowid DESC LIMIT 1"
+                                   : "SELECT store_time FROM Cache WHERE expire_time IS NULL OR expire_time >= ? "
+                                     "ORDER BY rowid ASC LIMIT 1");
+    q.bind(1, d.now());
+    if (!q.step() || q.is_null(0)) return std::nullopt;
+    return q.real(0);
+  });
+}
+}  // namespace
+
+Item FanoutCache::peekitem(bool last) {
+  std::vector<bool> busy(shards_.size(), false);  // skipped after a swallowed timeout
+  while (true) {
+    std::optional<std::size_t> chosen;
+    double chosen_time = 0;
+    for (std::size_t i = 0; i < shards_.size(); ++i) {
+      if (busy[i]) continue;
+      std::optional<double> time;
+      if (!guarded(false, [&] {
+            time = edge_store_time(*shards_[i], last);
+            return true;
+          })) busy[i] = true;
+      if (time && (!chosen || (last ? *time > chosen_time : *time < chosen_time))) {
+        chosen = i;
+        chosen_time = *time;
+      }
+    }
+    if (!chosen) throw KeyNotFound("peekitem: no item in the fanout cache " + dir_.string());
+    try {
+      std::optional<Item> item;
+      if (guarded(false, [&] {
+            item = shards_[*chosen]->peekitem(last);
+            return true;
+          })) return std::move(*item);
+      busy[*chosen] = true;
+    } catch (const KeyNotFound&) {
+      // the shard emptied meanwhile (items expired or taken): look again
+    }
+  }
+}
+
+// ------------------------------------------------------------- side table, close
+
+void FanoutCache::side_put(std::string_view space, const Value& name, const Value& value) {
+  shards_.front()->side_put(space, name, value);
+}
+std::optional<Value> FanoutCache::side_get(std::string_view space, const Value& name) {
+  return shards_.front()->side_get(space, name);
+}
+bool FanoutCache::side_erase(std::string_view space, const Value& name) {
+  return shards_.front()->side_erase(space, name);
+}
+std::vector<std::pair<Value, Value>> FanoutCache::side_list(std::string_view space) {
+  return shards_.front()->side_list(space);
+}
+
+void FanoutCache::close() {
+  for (auto& shard : shards_) shard->close();
+  std::lock_guard lock(stores_mu_);
+  for (auto& [name, cache] : caches_) cache->close();
+  for (auto& [name, deque] : deques_) deque->cache().close();
+  for (auto& [name, index] : indexes_) index->cache().close();
+}
 
 // ------------------------------------------------------------- queues
 

@@ -143,6 +143,68 @@ class TestFanout : public QObject {
     QVERIFY_THROWS_EXCEPTION(InvalidArgument, cache.cache("/abs"));
   }
 
+  void sorted_keys_merge_shards_in_sqlite_order() {
+    FanoutCache fanout(fresh(), {.shards = 3});
+    Cache plain(fresh());
+    const std::vector<Value> keys = {Value(5),      Value(-2),         Value(1.5),       Value(3),
+                                     Value("b"),    Value("a"),        Value("ab"),      Value(Bytes{"\x01"}),
+                                     Value(Bytes{"\x00\xff"}), Value::tuple({"t", 1}), Value(2.25), Value("")};
+    for (const Value& key : keys) {
+      QVERIFY(fanout.set(key, 1));
+      plain.set(key, 1);
+    }
+    for (bool reverse : {false, true}) {
+      std::vector<Value> merged, expected;
+      for (const Value& key : fanout.sorted_keys(reverse)) merged.push_back(key);
+      for (const Value& key : plain.sorted_keys(reverse)) expected.push_back(key);
+      QCOMPARE(merged, expected);
+    }
+  }
+
+  void items_follow_key_order() {
+    FanoutCache cache(fresh(), {.shards = 4});
+    for (int i = 0; i < 40; ++i) QVERIFY(cache.set(i, i * 3));
+    std::vector<Value> keys;
+    for (const Value& key : cache.keys(true)) keys.push_back(key);
+    std::size_t n = 0;
+    for (const Item& item : cache.items(true)) {
+      QCOMPARE(item.key, keys.at(n++));
+      QCOMPARE(item.value, Value(item.key.as_int() * 3));
+    }
+    QCOMPARE(n, std::size_t(40));
+  }
+
+  void peekitem_picks_by_store_time_across_shards() {
+    double now = 1000;
+    FanoutOptions options{.shards = 4};
+    options.cache.clock = [&] { return now; };
+    FanoutCache cache(fresh(), options);
+    QVERIFY_THROWS_EXCEPTION(KeyNotFound, cache.peekitem());
+    for (int i = 0; i < 20; ++i) {
+      now += 1;
+      QVERIFY(cache.set(i, i, {.expire = i == 19 ? std::optional<double>(0.5) : std::nullopt}));
+    }
+    QCOMPARE(cache.peekitem(false).key, Value(0));
+    now += 1;  // key 19 has expired: peekitem passes over it and returns 18
+    QCOMPARE(cache.peekitem().key, Value(18));
+    QVERIFY(!cache.contains(19));
+  }
+
+  void side_table_and_close() {
+    const std::string dir = fresh();
+    FanoutCache cache(dir, {.shards = 2});
+    cache.side_put("notes", "a", 1);
+    QCOMPARE(*cache.side_get("notes", "a"), Value(1));
+    QCOMPARE(*cache.shard(0).side_get("notes", "a"), Value(1));
+    QCOMPARE(cache.side_list("notes").size(), std::size_t(1));
+    cache.deque("d").append(1);
+    cache.close();  // connections reopen on next use
+    QCOMPARE(*cache.side_get("notes", "a"), Value(1));
+    QCOMPARE(cache.deque("d").size(), std::int64_t(1));
+    QVERIFY(cache.side_erase("notes", "a"));
+    QVERIFY(!cache.side_get("notes", "a"));
+  }
+
   void queues_and_memoize() {
     FanoutCache cache(fresh(), {.shards = 4});
     cache.push("a", std::string("q"));

@@ -169,9 +169,11 @@ struct KeyRange {
   KeyIterator end() const { return {}; }
 };
 
-// Iterates (key, value) pairs over a key range, fetching each value as it
-// goes; keys removed meanwhile are skipped.
-class ItemIterator {
+// Iterates (key, value) pairs over a key range of `Store` (Cache or
+// FanoutCache), fetching each value as it goes; keys removed meanwhile are
+// skipped.
+template <class Store, class Keys>
+class BasicItemIterator {
  public:
   using iterator_category = std::input_iterator_tag;
   using value_type = Item;
@@ -179,30 +181,42 @@ class ItemIterator {
   using pointer = const Item*;
   using reference = const Item&;
 
-  ItemIterator() = default;
-  ItemIterator(Cache* cache, KeyIterator keys) : cache_(cache), keys_(std::move(keys)) { settle(); }
+  BasicItemIterator() = default;
+  BasicItemIterator(Store* store, Keys keys) : store_(store), keys_(std::move(keys)) { settle(); }
   reference operator*() const { return item_; }
   pointer operator->() const { return &item_; }
-  ItemIterator& operator++() {
+  BasicItemIterator& operator++() {
     ++keys_;
     settle();
     return *this;
   }
   void operator++(int) { ++*this; }
-  friend bool operator==(const ItemIterator& a, const ItemIterator& b) { return a.keys_ == b.keys_; }
+  friend bool operator==(const BasicItemIterator& a, const BasicItemIterator& b) { return a.keys_ == b.keys_; }
 
  private:
-  void settle();
-  Cache* cache_ = nullptr;
-  KeyIterator keys_;
+  void settle() {
+    for (; keys_ != Keys(); ++keys_) {
+      if (auto value = store_->get(*keys_)) {
+        item_.key = *keys_;
+        item_.value = std::move(*value);
+        return;
+      }
+    }
+  }
+  Store* store_ = nullptr;
+  Keys keys_;
   Item item_;
 };
 
-struct ItemRange {
-  ItemIterator first;
-  ItemIterator begin() const { return first; }
-  ItemIterator end() const { return {}; }
+template <class Iterator>
+struct BasicItemRange {
+  Iterator first;
+  Iterator begin() const { return first; }
+  Iterator end() const { return {}; }
 };
+
+using ItemIterator = BasicItemIterator<Cache, KeyIterator>;
+using ItemRange = BasicItemRange<ItemIterator>;
 
 class Cache {
  public:

@@ -55,7 +55,9 @@ struct FanoutOptions {
   bool swallow_timeouts = true;
 };
 
-// Iterates the keys of every shard in shard order (Python's __iter__).
+// Iterates the keys of every shard, either shard after shard (Python's
+// __iter__: shard 000's keys in insertion order first) or merged across
+// shards in SQLite's sort order of the stored key (as Cache::sorted_keys).
 class FanoutKeyIterator {
  public:
   using iterator_category = std::input_iterator_tag;
@@ -65,8 +67,8 @@ class FanoutKeyIterator {
   using reference = const Value&;
 
   FanoutKeyIterator() = default;
-  reference operator*() const { return *current_; }
-  pointer operator->() const { return &*current_; }
+  reference operator*() const { return *cursors_[current_]; }
+  pointer operator->() const { return &*cursors_[current_]; }
   FanoutKeyIterator& operator++();
   void operator++(int) { ++*this; }
   friend bool operator==(const FanoutKeyIterator& a, const FanoutKeyIterator& b) {
@@ -75,12 +77,16 @@ class FanoutKeyIterator {
 
  private:
   friend class FanoutCache;
-  FanoutKeyIterator(std::vector<std::unique_ptr<Cache>>* shards, bool reverse);
-  void settle();  // moves to the next non-empty shard
+  enum class Order { ShardOrder, Sorted };
+  FanoutKeyIterator(std::vector<std::unique_ptr<Cache>>* shards, Order order, bool reverse);
+  void settle();  // moves to the next key to yield, or to the end
   std::vector<std::unique_ptr<Cache>>* shards_ = nullptr;
+  Order order_ = Order::ShardOrder;
   bool reverse_ = false;
-  std::size_t next_shard_ = 0;
-  KeyIterator current_;
+  // ShardOrder: one cursor, opened on each shard in turn.
+  // Sorted: one cursor per shard; current_ is the one holding the next key.
+  std::vector<KeyIterator> cursors_;
+  std::size_t next_shard_ = 0, current_ = 0;
 };
 
 struct FanoutKeyRange {
@@ -88,6 +94,9 @@ struct FanoutKeyRange {
   FanoutKeyIterator begin() const { return first; }
   FanoutKeyIterator end() const { return {}; }
 };
+
+class FanoutCache;
+using FanoutItemIterator = BasicItemIterator<FanoutCache, FanoutKeyIterator>;
 
 // All shards' transactions, taken in shard order (so two fanout
 // transactions never deadlock) and committed together.
@@ -163,6 +172,17 @@ class FanoutCache {
   FanoutKeyRange keys(bool reverse = false);
   FanoutKeyIterator begin() { return keys().begin(); }
   FanoutKeyIterator end() { return {}; }
+  // All shards' keys merged in SQLite's sort order of the stored key.
+  FanoutKeyRange sorted_keys(bool reverse = false);
+  // (key, value) pairs in keys() order.
+  BasicItemRange<FanoutItemIterator> items(bool reverse = false) {
+    return {FanoutItemIterator(this, keys(reverse).first)};
+  }
+  // Across shards, the item stored last (or first), judged by each shard's
+  // newest (or oldest) row's store time; expired items met on the way are
+  // removed. Throws KeyNotFound when every shard is empty. A swallowed
+  // timeout skips the busy shard (and is counted).
+  Item peekitem(bool last = true);
 
   // ---- queues: Python's FanoutCache has none; here a queue lives in the
   // shard its prefix (or None) hashes to, so all processes agree.
@@ -190,6 +210,16 @@ class FanoutCache {
   Cache& cache(const std::string& name);
   Deque& deque(const std::string& name);
   Index& index(const std::string& name);
+
+  // ---- side table (see Cache): kept in shard 000's database.
+  void side_put(std::string_view space, const Value& name, const Value& value);
+  std::optional<Value> side_get(std::string_view space, const Value& name);
+  bool side_erase(std::string_view space, const Value& name);
+  std::vector<std::pair<Value, Value>> side_list(std::string_view space);
+
+  // Closes the calling thread's connections to every shard and sub-store
+  // (reopened on next use).
+  void close();
 
  private:
   template <class R, class F>
