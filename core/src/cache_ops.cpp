@@ -1,6 +1,11 @@
 // Single-item operations: set, add, get, read, incr, pop, erase, contains,
 // touch; plus counters and culling. SQL mirrors Python diskcache's.
 #include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <istream>
 #include <ostream>
@@ -234,21 +239,27 @@ bool Cache::add(const Value& key, const Value& value, const SetOptions& options)
 }
 
 bool Cache::set_stream(const Value& key, std::istream& in, const SetOptions& options) {
-  impl_->require_writable("set_stream");
+  std::string buffer(std::size_t{1} << 22, '\0');  // 4 MiB, as Python reads
+  return set_chunks(
+      key,
+      [&] {
+        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        if (in.bad()) throw IoError("reading the input stream failed", 0);
+        return std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount()));
+      },
+      options);
+}
+
+bool Cache::set_chunks(const Value& key, const std::function<std::string_view()>& next_chunk,
+                       const SetOptions& options) {
+  impl_->require_writable("set_chunks");
   return impl_->with_context(key, [&] {
     const double now = impl_->now();
     const DbKey k = detail::encode_key(key);
     detail::encode_tag(options.tag);
     StoredValue sv;
     sv.mode = detail::kModeBinary;
-    std::string buffer(std::size_t{1} << 22, '\0');  // 4 MiB, as Python reads
-    sv.filename = impl_->files->write_chunks(
-        [&] {
-          in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-          if (in.bad()) throw IoError("reading the input stream failed", 0);
-          return std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount()));
-        },
-        sv.size);
+    sv.filename = impl_->files->write_chunks(next_chunk, sv.size);
     return write_row(*impl_, k, std::move(sv), options, false, now);
   });
 }
@@ -310,6 +321,71 @@ bool Cache::read(const Value& key, std::ostream& out) {
     }
     throw TypeMismatch("read() streams bytes or text values only");
   });
+}
+
+std::optional<ValueReader> Cache::open_value(const Value& key) {
+  Impl& d = *impl_;
+  return d.with_context(key, [&]() -> std::optional<ValueReader> {
+    auto row = select_live(d.conn(), detail::encode_key(key), d.now());
+    if (!row) return std::nullopt;
+    ValueReader reader;
+    if (row->mode == detail::kModeBinary || row->mode == detail::kModeText) {
+      if (!row->filename) throw CorruptCache("file-backed value has no filename");
+      reader.fd_ = d.files->open_sized(*row->filename, row->size);
+      if (reader.fd_ < 0) return std::nullopt;  // deleted meanwhile: a miss
+      reader.path_ = d.files->full_path(*row->filename);
+      reader.size_ = row->size;
+      return reader;
+    }
+    if (row->mode == detail::kModeRaw && (row->value.kind == SqlScalar::Blob || row->value.kind == SqlScalar::Text)) {
+      reader.inline_ = std::move(row->value.s);
+      reader.size_ = static_cast<std::int64_t>(reader.inline_.size());
+      return reader;
+    }
+    throw TypeMismatch("open_value reads bytes or text values only");
+  });
+}
+
+ValueReader::ValueReader(ValueReader&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      inline_(std::move(other.inline_)),
+      path_(std::move(other.path_)),
+      size_(other.size_),
+      pos_(other.pos_) {}
+
+ValueReader& ValueReader::operator=(ValueReader&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    inline_ = std::move(other.inline_);
+    path_ = std::move(other.path_);
+    size_ = other.size_;
+    pos_ = other.pos_;
+  }
+  return *this;
+}
+
+ValueReader::~ValueReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::size_t ValueReader::read(void* out, std::size_t n) {
+  n = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(n), size_ - pos_));
+  if (n == 0) return 0;
+  if (fd_ < 0) {
+    std::memcpy(out, inline_.data() + pos_, n);
+  } else {
+    std::size_t got = 0;
+    while (got < n) {
+      const ssize_t r = ::pread(fd_, static_cast<char*>(out) + got, n - got, pos_ + static_cast<off_t>(got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) throw IoError("read " + path_ + ": " + std::strerror(errno), errno);
+      if (r == 0) throw CorruptCache("value file " + path_ + " shrank while being read");
+      got += static_cast<std::size_t>(r);
+    }
+  }
+  pos_ += static_cast<std::int64_t>(n);
+  return n;
 }
 
 std::int64_t Cache::incr(const Value& key, std::int64_t delta, std::optional<std::int64_t> default_value) {

@@ -259,6 +259,13 @@ std::optional<Value> FanoutCache::get(const Value& key) {
 std::optional<Entry> FanoutCache::get_entry(const Value& key) {
   return guarded(std::optional<Entry>(), [&] { return shard_for(key).get_entry(key); });
 }
+bool FanoutCache::set_chunks(const Value& key, const std::function<std::string_view()>& next_chunk,
+                             const SetOptions& options) {
+  return guarded(false, [&] { return shard_for(key).set_chunks(key, next_chunk, options); });
+}
+std::optional<ValueReader> FanoutCache::open_value(const Value& key) {
+  return guarded(std::optional<ValueReader>(), [&] { return shard_for(key).open_value(key); });
+}
 bool FanoutCache::read(const Value& key, std::ostream& out) {
   return guarded(false, [&] { return shard_for(key).read(key, out); });
 }

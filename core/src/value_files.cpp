@@ -221,16 +221,24 @@ int ValueFiles::open_by_walk(const std::string& name) {
   return fd;
 }
 
-std::optional<std::string> ValueFiles::read(const std::string& name, std::int64_t expected_size) {
+int ValueFiles::open_sized(const std::string& name, std::int64_t expected_size) {
   Fd fd(open_file(name));
+  if (fd.get() < 0) return -1;
+  struct stat st {};
+  ::fstat(fd.get(), &st);
+  if (expected_size >= 0 && st.st_size != expected_size)
+    throw CorruptCache("value file " + full_path(name) + " has " + std::to_string(st.st_size) +
+                       " bytes, the cache expects " + std::to_string(expected_size) + " (truncated or altered)");
+  return fd.release();
+}
+
+std::optional<std::string> ValueFiles::read(const std::string& name, std::int64_t expected_size) {
+  Fd fd(open_sized(name, expected_size));
   if (fd.get() < 0) return std::nullopt;
   std::string data;
   struct stat st {};
   ::fstat(fd.get(), &st);
   const std::string path = full_path(name);
-  if (expected_size >= 0 && st.st_size != expected_size)
-    throw CorruptCache("value file " + path + " has " + std::to_string(st.st_size) + " bytes, the cache expects " +
-                       std::to_string(expected_size) + " (truncated or altered)");
 #if defined(__cpp_lib_string_resize_and_overwrite)
   data.resize_and_overwrite(static_cast<std::size_t>(st.st_size), [](char*, std::size_t n) { return n; });
 #else
@@ -248,14 +256,9 @@ std::optional<std::string> ValueFiles::read(const std::string& name, std::int64_
 }
 
 bool ValueFiles::read_to(const std::string& name, std::int64_t expected_size, std::ostream& out) {
-  Fd fd(open_file(name));
+  Fd fd(open_sized(name, expected_size));
   if (fd.get() < 0) return false;
-  struct stat st {};
-  ::fstat(fd.get(), &st);
   const std::string path = full_path(name);
-  if (expected_size >= 0 && st.st_size != expected_size)
-    throw CorruptCache("value file " + path + " has " + std::to_string(st.st_size) + " bytes, the cache expects " +
-                       std::to_string(expected_size) + " (truncated or altered)");
   std::string buf(1 << 20, '\0');
   while (true) {
     const ssize_t n = ::read(fd.get(), buf.data(), buf.size());

@@ -44,6 +44,9 @@ class ValueFiles {
   std::optional<std::string> read(const std::string& name, std::int64_t expected_size);
   // Streams a value file to `out`; false when it does not exist.
   bool read_to(const std::string& name, std::int64_t expected_size, std::ostream& out);
+  // Opens a value file for reading, as read() checks it; returns the file
+  // descriptor (the caller closes it), or -1 when it does not exist.
+  int open_sized(const std::string& name, std::int64_t expected_size);
 
   // Deletes a value file and prunes its empty folders. Never throws;
   // invalid names are ignored.

@@ -176,6 +176,40 @@ class TestCache : public QObject {
     QVERIFY_THROWS_EXCEPTION(TypeMismatch, cache.read("n", none));
   }
 
+  void chunked_set_and_piecewise_reads() {
+    Cache cache(fresh());
+    const std::vector<std::string> chunks = {std::string(70000, 'a'), std::string(3, 'b'), std::string(50000, 'c')};
+    std::size_t next = 0;
+    QVERIFY(cache.set_chunks("blob", [&] { return next < chunks.size() ? std::string_view(chunks[next++]) : ""; }));
+    const std::string whole = chunks[0] + chunks[1] + chunks[2];
+    QCOMPARE(cache.get("blob")->as_bytes(), Bytes{whole});
+
+    auto reader = cache.open_value("blob");
+    QVERIFY(reader);
+    QCOMPARE(reader->size(), std::int64_t(whole.size()));
+    cache.erase("blob");  // an open reader keeps its bytes
+    std::string back;
+    char piece[4096];
+    while (std::size_t n = reader->read(piece, sizeof piece)) back.append(piece, n);
+    QVERIFY(back == whole);
+
+    cache.set("small", Bytes{"xyz"});  // kept in the row, not in a file
+    auto small = cache.open_value("small");
+    QCOMPARE(small->size(), std::int64_t(3));
+    QCOMPARE(small->read(piece, 10), std::size_t(3));
+    QCOMPARE(small->read(piece, 10), std::size_t(0));
+    QVERIFY(!cache.open_value("missing"));
+    cache.set("n", 5);
+    QVERIFY_THROWS_EXCEPTION(TypeMismatch, cache.open_value("n"));
+
+    // A source that fails stores nothing and leaves no file behind.
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, cache.set_chunks("bad", []() -> std::string_view {
+      throw std::runtime_error("source failed");
+    }));
+    QVERIFY(!cache.contains("bad"));
+    QVERIFY(cache.check().empty());
+  }
+
   void statistics_count_hits_and_misses() {
     Cache cache(fresh(), Options{.settings = {.statistics = true}});
     cache.set("k", 1);

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <string_view>
 #include <iosfwd>
 #include <iterator>
 #include <memory>
@@ -218,6 +219,30 @@ struct BasicItemRange {
 using ItemIterator = BasicItemIterator<Cache, KeyIterator>;
 using ItemRange = BasicItemRange<ItemIterator>;
 
+// A stored bytes or text value opened for reading in pieces (Cache::
+// open_value), for values too large to hold twice. Its bytes stay readable
+// even when the key is overwritten or deleted meanwhile. Move-only; use it
+// on one thread at a time.
+class ValueReader {
+ public:
+  ValueReader(ValueReader&& other) noexcept;
+  ValueReader& operator=(ValueReader&& other) noexcept;
+  ~ValueReader();
+  std::int64_t size() const noexcept { return size_; }
+  // Copies up to `n` bytes from the current position into `out` and returns
+  // how many (0 at the end). Throws IoError on a read failure, CorruptCache
+  // when the file ends early.
+  std::size_t read(void* out, std::size_t n);
+
+ private:
+  friend class Cache;
+  ValueReader() = default;
+  int fd_ = -1;          // file-backed value
+  std::string inline_;   // value kept in the database row
+  std::string path_;     // for messages
+  std::int64_t size_ = 0, pos_ = 0;
+};
+
 class Cache {
  public:
   // Opens (or, unless read-only, creates) the cache in `directory`.
@@ -255,6 +280,12 @@ class Cache {
   // Streams `in` to a value file without holding it in memory (Python's
   // set(read=True)); Python reads it back as bytes.
   bool set_stream(const Value& key, std::istream& in, const SetOptions& options = {});
+  // Like set_stream, pulling the bytes from `next_chunk` until it returns an
+  // empty view; each view must stay valid until the next call. No copy is
+  // made: the views are written to the value file directly. If `next_chunk`
+  // throws, nothing is stored and the exception propagates.
+  bool set_chunks(const Value& key, const std::function<std::string_view()>& next_chunk,
+                  const SetOptions& options = {});
   // Stores only when `key` is missing or expired. True when stored.
   bool add(const Value& key, const Value& value, const SetOptions& options = {});
 
@@ -272,6 +303,10 @@ class Cache {
   // Writes a bytes or text value to `out` in chunks (file-backed values are
   // never loaded whole). False on a miss; TypeMismatch for other values.
   bool read(const Value& key, std::ostream& out);
+  // Opens a bytes or text value for reading in pieces; std::nullopt on a
+  // miss, TypeMismatch for other values, CorruptCache when its file's size
+  // disagrees with the row.
+  std::optional<ValueReader> open_value(const Value& key);
 
   // Adds `delta` to the integer under `key` atomically and returns the new
   // value. A missing or expired key starts from `default_value`; with no

@@ -136,6 +136,8 @@ class FanoutCache {
     return set(key, Codec<T>::encode(value), options);
   }
   bool set_stream(const Value& key, std::istream& in, const SetOptions& options = {});
+  bool set_chunks(const Value& key, const std::function<std::string_view()>& next_chunk,
+                  const SetOptions& options = {});
   bool add(const Value& key, const Value& value, const SetOptions& options = {});
   std::optional<Value> get(const Value& key);
   template <class T>
@@ -146,6 +148,7 @@ class FanoutCache {
   }
   std::optional<Entry> get_entry(const Value& key);
   bool read(const Value& key, std::ostream& out);
+  std::optional<ValueReader> open_value(const Value& key);
   std::optional<std::int64_t> incr(const Value& key, std::int64_t delta = 1,
                                    std::optional<std::int64_t> default_value = 0);
   std::optional<std::int64_t> decr(const Value& key, std::int64_t delta = 1,
