@@ -1,0 +1,32 @@
+// An emulated GPU for machines without one: every stream is a worker thread
+// running its queue in order, events are real completion points, and copies
+// are done by the worker when it reaches them. Seeded random delays before
+// each queued operation and poisoned fresh and freed buffers make a missing
+// wait produce wrong bytes in a test instead of passing by luck.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "diskcache/gpu/device.hpp"
+
+namespace diskcache::gpu {
+
+struct EmulatedOptions {
+  // Each stream sleeps a random time in [0, max_delay] before every queued
+  // operation (0: no delays). The sequence is fixed by `seed`.
+  std::chrono::microseconds max_delay{0};
+  std::uint64_t seed = 1;
+  // Fill fresh allocations with kFreshPoison and freed ones with
+  // kFreedPoison (freed memory is kept in a bounded quarantine, so a late
+  // read sees poison rather than someone else's data).
+  bool poison = true;
+};
+
+inline constexpr unsigned char kFreshPoison = 0xA5;
+inline constexpr unsigned char kFreedPoison = 0xDD;
+
+std::unique_ptr<Device> make_emulated_device(EmulatedOptions options = {});
+
+}  // namespace diskcache::gpu

@@ -1,0 +1,90 @@
+// A pool of pinned host blocks through which the offloader moves data.
+// Blocks are reference counted: a block returns to the pool when its last
+// reference is dropped, never earlier. Misuse fails loudly: dropping more
+// references than were taken throws std::logic_error, and destroying the pool
+// while a block is in use aborts with a message (it would free memory that a
+// copy or a write still touches).
+//
+// Thread-safety: all members may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "diskcache/gpu/device.hpp"
+
+namespace diskcache::gpu {
+
+class StagingPool {
+ public:
+  class Block {
+   public:
+    unsigned char* data() const noexcept { return data_; }
+    std::size_t bytes() const noexcept { return bytes_; }
+
+   private:
+    friend class StagingPool;
+    unsigned char* data_ = nullptr;
+    std::size_t bytes_ = 0;
+    int refs_ = 0;  // guarded by the pool's mutex
+  };
+
+  // Allocates `blocks` pinned blocks of `block_bytes` each from `device`.
+  StagingPool(Device& device, std::size_t block_bytes, std::size_t blocks);
+  ~StagingPool();
+  StagingPool(const StagingPool&) = delete;
+  StagingPool& operator=(const StagingPool&) = delete;
+
+  // Takes a free block (one reference), waiting until one is free.
+  Block& acquire();
+  // One more reference to a block in use.
+  void add_ref(Block& block);
+  // Drops a reference; at zero the block is free again.
+  void release(Block& block);
+
+  std::size_t block_bytes() const noexcept { return block_bytes_; }
+  std::size_t capacity() const noexcept { return blocks_.size(); }
+  std::size_t in_use() const;
+  std::size_t high_water() const;
+
+ private:
+  Device& device_;
+  std::size_t block_bytes_;
+  std::vector<Block> blocks_;
+  mutable std::mutex mu_;
+  std::condition_variable freed_;
+  std::vector<Block*> free_;  // guarded by mu_
+  std::size_t high_water_ = 0;  // guarded by mu_
+};
+
+// Holds one reference to a block for a scope.
+class BlockRef {
+ public:
+  BlockRef() = default;
+  BlockRef(StagingPool& pool, StagingPool::Block& block) : pool_(&pool), block_(&block) {}
+  BlockRef(BlockRef&& other) noexcept : pool_(other.pool_), block_(other.block_) { other.block_ = nullptr; }
+  BlockRef& operator=(BlockRef&& other) noexcept {
+    if (this != &other) {
+      reset();
+      pool_ = other.pool_;
+      block_ = other.block_;
+      other.block_ = nullptr;
+    }
+    return *this;
+  }
+  ~BlockRef() { reset(); }
+  StagingPool::Block* get() const noexcept { return block_; }
+  StagingPool::Block* operator->() const noexcept { return block_; }
+  void reset() {
+    if (block_) pool_->release(*std::exchange(block_, nullptr));
+  }
+
+ private:
+  StagingPool* pool_ = nullptr;
+  StagingPool::Block* block_ = nullptr;
+};
+
+}  // namespace diskcache::gpu
