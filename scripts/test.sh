@@ -4,8 +4,9 @@
 # 1. installs the Debian packages (scripts/setup.sh),
 # 2. builds everything and runs every CTest test,
 # 3. rebuilds the core with AddressSanitizer + UBSan and runs its tests,
-# 4. builds the pickle decoder's libFuzzer target and fuzzes it briefly.
-# Builds go to build/ and build-asan/ (reused when present); -j2 throughout.
+# 4. builds the gpu tests with ThreadSanitizer and runs them,
+# 5. builds the pickle decoder's libFuzzer target and fuzzes it briefly.
+# Builds go to build/, build-asan/, build-tsan/ (reused when present); -j2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export QT_QPA_PLATFORM=offscreen
@@ -18,8 +19,13 @@ cmake --build build -j2
 
 echo "== build core with AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDISKCACHE_SANITIZE=ON \
-      -DDISKCACHE_BUILD_APP=OFF -DDISKCACHE_BUILD_BENCH=OFF >/dev/null
+      -DDISKCACHE_BUILD_APP=OFF -DDISKCACHE_BUILD_BENCH=OFF -DDISKCACHE_CUDA=OFF >/dev/null
 cmake --build build-asan -j2
+
+echo "== build the gpu tests with ThreadSanitizer"
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDISKCACHE_TSAN=ON \
+      -DDISKCACHE_BUILD_APP=OFF -DDISKCACHE_BUILD_BENCH=OFF -DDISKCACHE_CUDA=OFF >/dev/null
+cmake --build build-tsan -j2 --target tst_gpu
 
 echo "== fuzz the pickle decoder (libFuzzer, 30 s)"
 mkdir -p build-fuzz
@@ -33,6 +39,9 @@ build-fuzz/fuzz_pickle -max_total_time=30 -max_len=4096 -rss_limit_mb=2048 \
 echo "== core tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan -L core -E consumer_package --output-on-failure -j2
+
+echo "== gpu tests under ThreadSanitizer"
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -R '^tst_gpu$' --output-on-failure
 
 echo "== all tests"
 ctest --test-dir build --output-on-failure -j2

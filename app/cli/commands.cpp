@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "diskcache/error.hpp"
+#include "diskcache/gpu/transfer_stats.hpp"
 #include "diskcache/inspect.hpp"
 #include "store.hpp"
 #include "value_text.hpp"
@@ -94,11 +95,43 @@ Totals totals(Store& store) {
   return t;
 }
 
+QJsonObject direction_json(const diskcache::gpu::DirectionStats& d) {
+  return {{"bytes", static_cast<qint64>(d.bytes)},
+          {"operations", static_cast<qint64>(d.operations)},
+          {"failures", static_cast<qint64>(d.failures)},
+          {"latency_mean_ms", d.latency_mean_ms},
+          {"latency_p50_ms", d.latency_p50_ms},
+          {"latency_p95_ms", d.latency_p95_ms},
+          {"latency_p99_ms", d.latency_p99_ms},
+          {"throughput_bps", d.throughput_bps}};
+}
+
+// GPU transfer statistics published by Offloaders (side table, shard 000).
+std::vector<diskcache::gpu::TransferReport> transfer_reports(Store& store) {
+  std::vector<diskcache::gpu::TransferReport> out;
+  for (auto& [name, value] : store.shards().front()->side_list(diskcache::gpu::kStatsSpace))
+    if (name.type() == Value::Type::Text) out.push_back(diskcache::gpu::report_from_value(name.as_text(), value));
+  return out;
+}
+
 int stats(Store& store, const QString& dir, bool json) {
   const Totals t = totals(store);
   auto& first = *store.shards().front();
   const QString policy = QString::fromStdString(std::string(diskcache::to_string(first.eviction_policy())));
+  const auto transfers = transfer_reports(store);
   if (json) {
+    QJsonArray gpu;
+    for (const auto& r : transfers)
+      gpu.append(QJsonObject{{"name", QString::fromStdString(r.name)},
+                             {"device", QString::fromStdString(r.device)},
+                             {"pid", static_cast<qint64>(r.pid)},
+                             {"updated", r.updated},
+                             {"offload", direction_json(r.offload)},
+                             {"load", direction_json(r.load)},
+                             {"pool", QJsonObject{{"blocks", static_cast<qint64>(r.pool.blocks)},
+                                                  {"block_bytes", static_cast<qint64>(r.pool.block_bytes)},
+                                                  {"in_use", static_cast<qint64>(r.pool.in_use)},
+                                                  {"high_water", static_cast<qint64>(r.pool.high_water)}}}});
     print_json(QJsonObject{{"directory", dir},
                            {"count", static_cast<qint64>(t.count)},
                            {"volume", static_cast<qint64>(t.volume)},
@@ -107,13 +140,30 @@ int stats(Store& store, const QString& dir, bool json) {
                            {"misses", static_cast<qint64>(t.misses)},
                            {"eviction_policy", policy},
                            {"shards", static_cast<qint64>(store.shards().size())},
-                           {"fanout", store.fanout()}});
+                           {"fanout", store.fanout()},
+                           {"gpu", gpu}});
   } else {
     print(QString("directory   %1%2").arg(dir, store.fanout() ? QString(" (fanout, %1 shards)").arg(store.shards().size()) : ""));
     print(QString("items       %1").arg(t.count));
     print(QString("volume      %1 bytes of %2").arg(t.volume).arg(t.size_limit));
     print(QString("hits        %1, misses %2").arg(t.hits).arg(t.misses));
     print(QString("policy      %1").arg(policy));
+    for (const auto& r : transfers) {
+      print(QString("gpu         %1 (pool %2/%3 blocks in use, high water %4)")
+                .arg(QString::fromStdString(r.name))
+                .arg(r.pool.in_use)
+                .arg(r.pool.blocks)
+                .arg(r.pool.high_water));
+      for (auto [label, d] : {std::pair{"offload", r.offload}, std::pair{"load", r.load}})
+        print(QString("  %1 %2 ops, %3 failed, %4 MB, %5 MB/s, latency p50 %6 ms p99 %7 ms")
+                  .arg(label, -8)
+                  .arg(d.operations)
+                  .arg(d.failures)
+                  .arg(d.bytes / 1e6, 0, 'f', 1)
+                  .arg(d.throughput_bps / 1e6, 0, 'f', 1)
+                  .arg(d.latency_p50_ms, 0, 'f', 2)
+                  .arg(d.latency_p99_ms, 0, 'f', 2));
+    }
   }
   return kOk;
 }

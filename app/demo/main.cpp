@@ -6,8 +6,11 @@
 //   1 x "config"   re-enters RLock demo:config
 //   1 x "cache"    sets and gets items (statistics on)
 //   1 x "doomed"   takes Lock demo:stale-lock and dies with SIGKILL: a stale lock
-// GPU offload joins when the gpu module lands. Runs N seconds (0 = until
-// interrupted), then stops its workers.
+//   1 x "offload"  a training loop: a "kernel" fills a device buffer, the
+//                  Offloader stores it (demo:tensor-N) and loads some back,
+//                  on a CUDA device when there is one, else the emulated one;
+//                  its transfer statistics appear as "demo:trainer"
+// Runs N seconds (0 = until interrupted), then stops its workers.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -22,6 +25,9 @@
 #include <vector>
 
 #include "diskcache/diskcache.hpp"
+#include "diskcache/gpu/cuda_device.hpp"
+#include "diskcache/gpu/emulated_device.hpp"
+#include "diskcache/gpu/offloader.hpp"
 
 extern char** environ;
 
@@ -37,9 +43,37 @@ void pause_ms(std::mt19937& rng, int lo, int hi) {
   std::this_thread::sleep_for(milliseconds(lo + static_cast<int>(rng() % static_cast<unsigned>(hi - lo + 1))));
 }
 
+int offload_loop(Cache& cache, std::mt19937& rng) {
+  namespace gpu = diskcache::gpu;
+  auto device = gpu::cuda_device_count() > 0 ? gpu::make_cuda_device() : gpu::make_emulated_device();
+  gpu::Offloader offloader(*device, cache, {.block_bytes = 1 << 20, .stats_name = "demo:trainer",
+                                            .set_options = {.expire = 300}});
+  auto stream = device->create_stream();
+  constexpr std::size_t kMax = 4 << 20;
+  void* buffer = device->allocate_device(kMax);
+  while (!g_stop) {
+    const std::size_t bytes = (1 << 20) + rng() % (kMax - (1 << 20));
+    const std::string key = "demo:tensor-" + std::to_string(rng() % 8);
+    device->delay(*stream, milliseconds(5 + rng() % 20));  // the "training step"
+    device->fill(buffer, static_cast<unsigned char>(rng()), bytes, *stream);
+    auto stored = offloader.offload(key, buffer, bytes, *stream);
+    try {
+      stored.done.get();
+      if (rng() % 3 == 0) offloader.load(key, buffer, bytes, *stream).done.get();
+    } catch (const diskcache::Error& e) {
+      std::fprintf(stderr, "diskcache-demo offload: %s\n", e.what());
+    }
+    pause_ms(rng, 20, 120);
+  }
+  device->synchronize(*stream);
+  device->free_device(buffer);
+  return 0;
+}
+
 int worker(const std::string& role, const std::string& dir, unsigned seed) {
   Cache cache(dir, diskcache::Options{.settings = {.statistics = true}});
   std::mt19937 rng(seed);
+  if (role == "offload") return offload_loop(cache, rng);
   if (role == "doomed") {
     diskcache::Lock lock(cache, "demo:stale-lock");
     lock.lock();
@@ -106,7 +140,7 @@ int main(int argc, char** argv) {
   signal(SIGTERM, on_signal);
   std::vector<pid_t> workers;
   unsigned seed = 1;
-  for (const char* role : {"printer", "printer", "printer", "gpu", "gpu", "gpu", "config", "cache", "doomed"})
+  for (const char* role : {"printer", "printer", "printer", "gpu", "gpu", "gpu", "config", "cache", "offload", "doomed"})
     workers.push_back(spawn(argv[0], role, dir, seed++));
   std::printf("diskcache-demo: %zu workers on %s for %s\n", workers.size(), dir.c_str(),
               seconds ? (std::to_string(seconds) + " s").c_str() : "ever");

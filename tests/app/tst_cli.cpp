@@ -107,9 +107,15 @@ class TestCli : public QObject {
     QProcess demo;
     demo.start(QStringLiteral(DISKCACHE_DEMO), {dir, "--seconds", "30"});
     QVERIFY(demo.waitForStarted());
-    bool stale = false, contended = false;
-    for (int i = 0; i < 150 && !(stale && contended); ++i) {  // up to 30 s
+    bool stale = false, contended = false, offloaded = false;
+    for (int i = 0; i < 150 && !(stale && contended && offloaded); ++i) {  // up to 30 s
       QThread::msleep(200);
+      for (const auto& report : json_of(cli({"stats", dir, "--json"})).object()["gpu"].toArray()) {
+        const QJsonObject r = report.toObject();
+        if (r["name"].toString() == "demo:trainer" && r["offload"].toObject()["operations"].toInt() > 0 &&
+            r["offload"].toObject()["failures"].toInt() == 0)
+          offloaded = true;
+      }
       const auto r = cli({"locks", dir, "--json"});
       for (const auto& entry : json_of(r).array()) {
         const QJsonObject p = entry.toObject();
@@ -122,6 +128,7 @@ class TestCli : public QObject {
     QVERIFY(demo.waitForFinished(30000));
     QVERIFY(stale);
     QVERIFY(contended);
+    QVERIFY(offloaded);  // the gpu worker's transfer statistics, read live
     QCOMPARE(cli({"release", dir, "demo:stale-lock"}).exit_code, 0);  // stale: released without --force
   }
 
