@@ -19,6 +19,8 @@
 #include "value_text.hpp"
 
 namespace cli {
+
+using dcview::Store;
 namespace {
 
 using diskcache::Value;

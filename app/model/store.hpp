@@ -1,4 +1,4 @@
-// A cache directory as the CLI sees it: a plain cache, or a fanout
+// A cache directory as the CLI and the monitor see it: a plain cache, or a fanout
 // directory's shards (the shard of a key chosen with Python's function).
 #pragma once
 
@@ -8,7 +8,7 @@
 
 #include "diskcache/cache.hpp"
 
-namespace cli {
+namespace dcview {
 
 class Store {
  public:
@@ -25,4 +25,4 @@ class Store {
   bool is_fanout_ = false;
 };
 
-}  // namespace cli
+}  // namespace dcview

@@ -5,7 +5,7 @@
 #include "diskcache/error.hpp"
 #include "diskcache/fanout.hpp"
 
-namespace cli {
+namespace dcview {
 
 Store::Store(const std::string& dir, bool writable) {
   namespace fs = std::filesystem;
@@ -31,4 +31,4 @@ diskcache::Cache& Store::shard_for(const diskcache::Value& key) {
   return *shards_[diskcache::shard_index(key, shards_.size())];
 }
 
-}  // namespace cli
+}  // namespace dcview

@@ -1,0 +1,73 @@
+// The key browser's model: pages through a cache database's keys with the
+// sorting and the search done in SQL (not only over loaded rows), on worker
+// threads with their own read-only connections, so the GUI never waits for
+// a query. Rows arrive 200 at a time as the view scrolls (fetchMore).
+#pragma once
+
+#include <QAbstractTableModel>
+#include <QFutureWatcher>
+#include <QVector>
+#include <optional>
+
+namespace dcview {
+
+class KeysModel : public QAbstractTableModel {
+  Q_OBJECT
+ public:
+  enum Column { Key, Kind, Size, Stored, Expires, Tag, ColumnCount };
+  static constexpr int kPage = 200;
+
+  explicit KeysModel(QObject* parent = nullptr);
+  ~KeysModel() override;
+
+  // The cache.db to browse (a plain cache's, or one shard's); empty: none.
+  void set_database(const QString& db_path);
+  // Only keys whose text contains `text` (case-insensitive for ASCII).
+  void set_search(const QString& text);
+  void sort(int column, Qt::SortOrder order = Qt::AscendingOrder) override;
+
+  // Matching keys in the database (from a COUNT query); -1 until known.
+  qint64 total() const { return total_; }
+  QString error() const { return error_; }
+  bool busy() const { return watcher_.isRunning(); }
+
+  int rowCount(const QModelIndex& parent = {}) const override;
+  int columnCount(const QModelIndex& parent = {}) const override;
+  QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+  bool canFetchMore(const QModelIndex& parent) const override;
+  void fetchMore(const QModelIndex& parent) override;
+
+  struct Row {
+    QString key, kind, tag;
+    qint64 size = 0;
+    double stored = 0;
+    std::optional<double> expires;
+  };
+  struct Page {
+    quint64 generation = 0;
+    qint64 offset = 0;
+    qint64 total = -1;  // filled by the first page of a query
+    QVector<Row> rows;
+    QString error;
+  };
+
+ signals:
+  void loaded();  // a page (or an error) arrived
+
+ private:
+  void reload();
+  void request(qint64 offset);
+
+  QString db_path_, search_;
+  int sort_column_ = Key;
+  Qt::SortOrder sort_order_ = Qt::AscendingOrder;
+  quint64 generation_ = 0;
+  QVector<Row> rows_;
+  qint64 total_ = -1;
+  QString error_;
+  bool pending_ = false;
+  QFutureWatcher<Page> watcher_;
+};
+
+}  // namespace dcview

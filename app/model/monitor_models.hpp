@@ -1,0 +1,52 @@
+// The monitor's tables, fed by snapshots: locks and RLocks, semaphores,
+// averagers, GPU transfers and recent history events; plus the series the
+// charts draw (GPU throughput between snapshots, averager means).
+#pragma once
+
+#include <QMap>
+#include <QObject>
+#include <QPointF>
+#include <QVector>
+
+#include "keyed_table_model.hpp"
+#include "snapshot.hpp"
+
+namespace dcview {
+
+class MonitorModels : public QObject {
+  Q_OBJECT
+ public:
+  explicit MonitorModels(QObject* parent = nullptr);
+
+  KeyedTableModel locks;       // payload (PayloadRole): a KeyRef
+  KeyedTableModel semaphores;
+  KeyedTableModel averagers;
+  KeyedTableModel transfers;
+  KeyedTableModel history;     // the latest kHistoryRows events, oldest first
+
+  // Chart series, x = seconds since the first snapshot.
+  QMap<QString, QVector<QPointF>> throughput_mbps;  // "<offloader> offload|load"
+  QMap<QString, QVector<QPointF>> averager_means;   // per averager key
+
+  // Recent history events (oldest first, at most kTimelineEvents) for the
+  // timeline.
+  QVector<diskcache::HistoryEvent> events;
+
+  const Snapshot& last() const { return last_; }
+  void apply(const Snapshot& snapshot);
+
+  static constexpr int kHistoryRows = 500;
+  static constexpr int kSeriesPoints = 300;
+  static constexpr int kTimelineEvents = 5000;
+
+ signals:
+  void applied();
+
+ private:
+  Snapshot last_;
+  QDateTime first_;
+  QMap<QString, QPair<double, qint64>> last_bytes_;  // series name -> (x, bytes)
+  QVector<KeyedRow> history_rows_;
+};
+
+}  // namespace dcview

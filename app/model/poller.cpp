@@ -1,0 +1,58 @@
+#include "poller.hpp"
+
+#include <QDir>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace dcview {
+
+Poller::Poller(const QString& directory, std::chrono::milliseconds interval, QObject* parent)
+    : QObject(parent), directory_(directory), source_(std::make_shared<SnapshotSource>(directory)) {
+  timer_.setInterval(interval);
+  connect(&timer_, &QTimer::timeout, this, &Poller::refresh_now);
+  soon_.setSingleShot(true);
+  soon_.setInterval(100);  // coalesces bursts of database changes
+  connect(&soon_, &QTimer::timeout, this, &Poller::refresh_now);
+  connect(&watcher_, &QFileSystemWatcher::fileChanged, this, [this] {
+    if (!soon_.isActive()) soon_.start();
+  });
+  connect(&watcher_, &QFileSystemWatcher::directoryChanged, this, [this] { watch_files(); });
+  connect(&future_, &QFutureWatcher<Snapshot>::finished, this, [this] {
+    emit snapshotReady(future_.result());
+    watch_files();  // the WAL file may have appeared or been replaced
+    if (std::exchange(again_, false)) launch();
+  });
+}
+
+Poller::~Poller() { future_.waitForFinished(); }
+
+void Poller::start() {
+  watch_files();
+  timer_.start();
+  refresh_now();
+}
+
+void Poller::refresh_now() {
+  if (future_.isRunning()) {
+    again_ = true;
+    return;
+  }
+  launch();
+}
+
+void Poller::launch() {
+  auto source = source_;
+  future_.setFuture(QtConcurrent::run([source] { return source->collect(); }));
+}
+
+void Poller::watch_files() {
+  QStringList files;
+  const QDir dir(directory_);
+  for (const QString& sub : {QString("."), QString("000")})
+    for (const QString& name : {"cache.db", "cache.db-wal"})
+      if (dir.exists(sub + "/" + name)) files << dir.filePath(sub + "/" + name);
+  if (!watcher_.files().isEmpty()) watcher_.removePaths(watcher_.files());
+  if (!files.isEmpty()) watcher_.addPaths(files);
+  if (watcher_.directories().isEmpty() && dir.exists()) watcher_.addPath(directory_);
+}
+
+}  // namespace dcview

@@ -1,0 +1,64 @@
+#include "snapshot.hpp"
+
+#include <QElapsedTimer>
+#include <algorithm>
+
+#include "diskcache/error.hpp"
+
+namespace dcview {
+
+Snapshot SnapshotSource::collect() {
+  Snapshot s;
+  s.directory = directory_;
+  QElapsedTimer timer;
+  timer.start();
+  try {
+    if (!store_) store_ = std::make_unique<Store>(directory_.toStdString(), false);
+    auto& shards = store_->shards();
+    s.overview.shards = static_cast<int>(shards.size());
+    s.overview.fanout = store_->fanout();
+    s.overview.eviction_policy = QString::fromUtf8(std::string(diskcache::to_string(shards.front()->eviction_policy())));
+    for (std::size_t i = 0; i < shards.size(); ++i) {
+      auto& shard = shards[i];
+      s.overview.count += shard->size();
+      s.overview.volume += shard->volume();
+      s.overview.size_limit += shard->size_limit();
+      const auto stats = shard->stats(false, false);
+      s.overview.hits += stats.hits;
+      s.overview.misses += stats.misses;
+      for (auto& info : diskcache::inspect_primitives(*shard))
+        s.primitives.push_back({static_cast<int>(i), std::move(info)});
+      auto events = diskcache::primitive_history(*shard, shards.size() == 1 ? last_event_id_ : 0, 2000);
+      if (shards.size() == 1) {
+        if (!events.empty()) last_event_id_ = events.back().id;
+        std::move(events.begin(), events.end(), std::back_inserter(s.new_events));
+      }
+    }
+    for (auto& [name, value] : shards.front()->side_list(diskcache::gpu::kStatsSpace))
+      if (name.type() == diskcache::Value::Type::Text)
+        s.transfers.push_back(diskcache::gpu::report_from_value(name.as_text(), value));
+  } catch (const std::exception& e) {
+    s.error = QString::fromUtf8(e.what());
+    store_.reset();  // reopen next time
+  }
+  s.taken = QDateTime::currentDateTime();
+  s.elapsed_ms = static_cast<double>(timer.nsecsElapsed()) / 1e6;
+  return s;
+}
+
+QString key_text(const diskcache::Value& key) {
+  return key.type() == diskcache::Value::Type::Text ? QString::fromStdString(key.as_text())
+                                                     : QString::fromStdString(key.repr());
+}
+
+QString holder_text(const diskcache::HolderInfo& h) {
+  return QString("%1 pid %2 thread %3").arg(QString::fromStdString(h.host)).arg(h.pid).arg(h.thread);
+}
+
+QString duration_text(double seconds) {
+  if (seconds < 1) return QString("%1 ms").arg(seconds * 1000, 0, 'f', 0);
+  if (seconds < 120) return QString("%1 s").arg(seconds, 0, 'f', 1);
+  return QString("%1 min").arg(seconds / 60, 0, 'f', 1);
+}
+
+}  // namespace dcview

@@ -1,0 +1,73 @@
+// One consistent look at a cache directory, taken off the GUI thread by the
+// poller: totals, primitives with their holders, GPU transfer statistics and
+// new history events. Plain data (copyable across threads).
+#pragma once
+
+#include <QDateTime>
+#include <QMetaType>
+#include <QString>
+#include <QVector>
+#include <memory>
+#include <optional>
+
+#include "diskcache/gpu/transfer_stats.hpp"
+#include "diskcache/inspect.hpp"
+#include "store.hpp"
+
+namespace dcview {
+
+struct Overview {
+  qint64 count = 0, volume = 0, size_limit = 0, hits = 0, misses = 0;
+  QString eviction_policy;
+  int shards = 1;
+  bool fanout = false;
+};
+
+// A primitive and the shard (0 for a plain cache) it lives in.
+struct ShardPrimitive {
+  int shard = 0;
+  diskcache::PrimitiveInfo info;
+};
+
+// What an action needs to address a key: the key itself and its shard.
+struct KeyRef {
+  diskcache::Value key;
+  int shard = 0;
+};
+
+struct Snapshot {
+  QString directory;
+  QString error;  // empty when the look succeeded
+  QDateTime taken;
+  double elapsed_ms = 0;  // how long collecting took
+  Overview overview;
+  std::vector<ShardPrimitive> primitives;
+  std::vector<diskcache::gpu::TransferReport> transfers;
+  std::vector<diskcache::HistoryEvent> new_events;  // since the previous snapshot
+  bool ok() const { return error.isEmpty(); }
+};
+
+// Keeps a read-only view of one directory and takes snapshots of it. Opens
+// lazily and reopens after an error. Use from one thread at a time.
+class SnapshotSource {
+ public:
+  explicit SnapshotSource(QString directory) : directory_(std::move(directory)) {}
+  Snapshot collect();
+  const QString& directory() const { return directory_; }
+
+ private:
+  QString directory_;
+  std::unique_ptr<Store> store_;
+  std::int64_t last_event_id_ = 0;
+};
+
+// The Averager's running mean history is not stored; the monitor keeps the
+// means it saw (see AveragerModel). Helpers shared by models and the app:
+QString key_text(const diskcache::Value& key);
+QString holder_text(const diskcache::HolderInfo& holder);
+QString duration_text(double seconds);
+
+}  // namespace dcview
+
+Q_DECLARE_METATYPE(dcview::Snapshot)
+Q_DECLARE_METATYPE(dcview::KeyRef)

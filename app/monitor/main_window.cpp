@@ -1,0 +1,429 @@
+#include "main_window.hpp"
+
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
+#include <QCloseEvent>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QIdentityProxyModel>
+#include <QInputDialog>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressDialog>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QToolBar>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include "charts.hpp"
+#include "diskcache/error.hpp"
+#include "keys_model.hpp"
+#include "timeline.hpp"
+
+namespace dcview {
+namespace {
+
+// Colours the rows a KeyedTableModel marks as alerts (stale locks, failures).
+class AlertColours : public QIdentityProxyModel {
+ public:
+  using QIdentityProxyModel::QIdentityProxyModel;
+  QVariant data(const QModelIndex& index, int role) const override {
+    if ((role == Qt::BackgroundRole || role == Qt::ForegroundRole) &&
+        QIdentityProxyModel::data(index, KeyedTableModel::AlertRole).toBool())
+      return role == Qt::BackgroundRole ? QColor(255, 205, 200) : QColor(120, 0, 0);
+    return QIdentityProxyModel::data(index, role);
+  }
+};
+
+QTableView* make_table(QAbstractItemModel* model, QWidget* parent) {
+  auto* view = new QTableView(parent);
+  auto* colours = new AlertColours(view);
+  colours->setSourceModel(model);
+  view->setModel(colours);
+  view->setSelectionBehavior(QAbstractItemView::SelectRows);
+  view->setSelectionMode(QAbstractItemView::SingleSelection);
+  view->setAlternatingRowColors(true);
+  view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  view->horizontalHeader()->setStretchLastSection(true);
+  view->verticalHeader()->setVisible(false);
+  view->setWordWrap(false);
+  return view;
+}
+
+QString human_bytes(qint64 n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return QString("%1 %2").arg(v, 0, 'f', u ? 1 : 0).arg(units[u]);
+}
+
+QJsonArray table_json(const KeyedTableModel& model) {
+  QJsonArray rows;
+  for (int r = 0; r < model.rowCount(); ++r) {
+    QJsonObject row;
+    for (int c = 0; c < model.columnCount(); ++c)
+      row[model.headerData(c, Qt::Horizontal).toString()] = QJsonValue::fromVariant(model.index(r, c).data());
+    rows.append(row);
+  }
+  return rows;
+}
+
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+  setWindowTitle("diskcache monitor");
+  setWindowIcon(QIcon(":/icons/diskcache.png"));
+  confirm = [this](const QString& question) {
+    return QMessageBox::question(this, "diskcache monitor", question) == QMessageBox::Yes;
+  };
+
+  tabs_ = new QTabWidget(this);
+  tabs_->addTab(build_overview(), "Overview");
+  locks_view_ = make_table(&models_.locks, this);
+  tabs_->addTab(locks_view_, "Locks");
+  semaphores_view_ = make_table(&models_.semaphores, this);
+  tabs_->addTab(semaphores_view_, "Semaphores");
+
+  auto* averagers = new QSplitter(Qt::Vertical, this);
+  averagers_view_ = make_table(&models_.averagers, averagers);
+  averager_chart_ = new SeriesChart("Running means", "mean", averagers);
+  averagers->addWidget(averagers_view_);
+  averagers->addWidget(averager_chart_);
+  tabs_->addTab(averagers, "Averagers");
+
+  auto* timeline = new QSplitter(Qt::Horizontal, this);
+  timeline_keys_ = new QListWidget(timeline);
+  timeline_keys_->setToolTip("Tick the locks and semaphores to draw");
+  timeline_ = new TimelineView(timeline);
+  timeline->addWidget(timeline_keys_);
+  timeline->addWidget(timeline_);
+  timeline->setStretchFactor(1, 4);
+  connect(timeline_keys_, &QListWidget::itemChanged, this, &MainWindow::update_timeline);
+  tabs_->addTab(timeline, "Timeline");
+
+  auto* gpu = new QSplitter(Qt::Vertical, this);
+  transfers_view_ = make_table(&models_.transfers, gpu);
+  throughput_chart_ = new SeriesChart("GPU transfer throughput", "MB/s", gpu);
+  gpu->addWidget(transfers_view_);
+  gpu->addWidget(throughput_chart_);
+  tabs_->addTab(gpu, "GPU transfers");
+
+  history_view_ = make_table(&models_.history, this);
+  tabs_->addTab(history_view_, "History");
+
+  auto* keys = new QWidget(this);
+  auto* keys_layout = new QVBoxLayout(keys);
+  auto* search = new QLineEdit(keys);
+  search->setPlaceholderText("Search keys (SQL LIKE over all keys)");
+  search->setClearButtonEnabled(true);
+  keys_model_ = new KeysModel(this);
+  auto* keys_view = new QTableView(keys);
+  keys_view->setModel(keys_model_);
+  keys_view->setSortingEnabled(true);
+  keys_view->sortByColumn(KeysModel::Key, Qt::AscendingOrder);
+  keys_view->horizontalHeader()->setStretchLastSection(true);
+  auto* keys_status = new QLabel(keys);
+  connect(search, &QLineEdit::textChanged, keys_model_, &KeysModel::set_search);
+  connect(keys_model_, &KeysModel::loaded, keys_status, [this, keys_status] {
+    keys_status->setText(keys_model_->error().isEmpty()
+                             ? QString("%1 of %2 matching keys loaded").arg(keys_model_->rowCount()).arg(keys_model_->total())
+                             : keys_model_->error());
+  });
+  keys_layout->addWidget(search);
+  keys_layout->addWidget(keys_view);
+  keys_layout->addWidget(keys_status);
+  tabs_->addTab(keys, "Keys");
+
+  setCentralWidget(tabs_);
+  status_ = new QLabel("no directory open", this);
+  statusBar()->addWidget(status_, 1);
+  connect(&models_, &MonitorModels::applied, this, [this] {
+    averager_chart_->show_series(models_.averager_means);
+    throughput_chart_->show_series(models_.throughput_mbps);
+  });
+  build_menus();
+
+  QSettings settings;
+  restoreGeometry(settings.value("window/geometry").toByteArray());
+  restoreState(settings.value("window/state").toByteArray());
+  if (!settings.contains("window/geometry")) resize(1100, 700);
+}
+
+MainWindow::~MainWindow() = default;
+
+QWidget* MainWindow::build_overview() {
+  auto* page = new QWidget(this);
+  auto* form = new QFormLayout(page);
+  for (const char* field : {"Directory", "Items", "Volume", "Size limit", "Hits / misses", "Eviction policy", "Shards",
+                            "Primitives", "Last refresh"}) {
+    auto* label = new QLabel("-", page);
+    label->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    form->addRow(QString(field) + ":", label);
+    overview_.insert(field, label);
+  }
+  return page;
+}
+
+void MainWindow::build_menus() {
+  QMenu* file = menuBar()->addMenu("&File");
+  QAction* open = file->addAction("&Open directory...", this, &MainWindow::choose_directory);
+  open->setShortcut(QKeySequence::Open);
+  recent_menu_ = file->addMenu("Open &recent");
+  rebuild_recent_menu();
+  QAction* export_action = file->addAction(QIcon(":/icons/export.png"), "&Export snapshot as JSON...", this, [this] {
+    const QString path = QFileDialog::getSaveFileName(this, "Export snapshot", "snapshot.json", "JSON (*.json)");
+    if (!path.isEmpty() && !export_snapshot(path)) QMessageBox::warning(this, "Export", "Could not write " + path);
+  });
+  export_action->setShortcut(QKeySequence("Ctrl+E"));
+  file->addSeparator();
+  file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
+
+  QMenu* view = menuBar()->addMenu("&View");
+  QAction* refresh = view->addAction(QIcon(":/icons/refresh.png"), "&Refresh now", this, [this] {
+    if (poller_) poller_->refresh_now();
+  });
+  refresh->setShortcut(QKeySequence::Refresh);
+  for (int i = 0; i < tabs_->count(); ++i)
+    view->addAction(tabs_->tabText(i), QKeySequence(QString("Alt+%1").arg(i + 1)), this,
+                    [this, i] { tabs_->setCurrentIndex(i); });
+
+  QMenu* actions = menuBar()->addMenu("&Actions");
+  QAction* release = actions->addAction(QIcon(":/icons/release.png"), "&Force-release selected", this, [this] {
+    statusBar()->showMessage(force_release_selected(), 8000);
+  });
+  release->setShortcut(QKeySequence::Delete);
+  actions->addAction("Register a &Python lock or semaphore...", this, [this] {
+    bool ok = false;
+    const QString key = QInputDialog::getText(this, "Register", "Key (text) used by the Python primitive:",
+                                              QLineEdit::Normal, {}, &ok);
+    if (!ok || key.isEmpty()) return;
+    const QString kind = QInputDialog::getItem(this, "Register", "Kind:", {"Lock", "BoundedSemaphore"}, 0, false, &ok);
+    if (!ok) return;
+    qint64 bound = 1;
+    if (kind == "BoundedSemaphore") bound = QInputDialog::getInt(this, "Register", "Bound (permits):", 1, 1, 1 << 30, 1, &ok);
+    if (!ok) return;
+    statusBar()->showMessage(register_python_primitive(
+        key, kind == "Lock" ? diskcache::PrimitiveKind::Lock : diskcache::PrimitiveKind::Semaphore, bound), 8000);
+  });
+  actions->addAction("&Purge expired keys...", this, [this] {
+    const qint64 n = purge_expired();
+    if (n >= 0) statusBar()->showMessage(QString("purged %1 expired keys").arg(n), 8000);
+  });
+  QAction* copy = actions->addAction("&Copy row", this, &MainWindow::copy_selected_row);
+  copy->setShortcut(QKeySequence::Copy);
+
+  QToolBar* bar = addToolBar("Main");
+  bar->setObjectName("main-toolbar");
+  bar->addAction(refresh);
+  bar->addAction(release);
+  bar->addAction(export_action);
+}
+
+void MainWindow::open_directory(const QString& directory, std::chrono::milliseconds interval) {
+  poller_ = std::make_unique<Poller>(directory, interval);
+  connect(poller_.get(), &Poller::snapshotReady, this, &MainWindow::on_snapshot);
+  remember_directory(directory);
+  setWindowTitle(QString("diskcache monitor - %1").arg(directory));
+  status_->setText("opening " + directory + "...");
+  const bool fanout = QFileInfo::exists(directory + "/000/cache.db");
+  keys_model_->set_database(directory + (fanout ? "/000/cache.db" : "/cache.db"));
+  poller_->start();
+}
+
+void MainWindow::on_snapshot(const Snapshot& s) {
+  models_.apply(s);
+  if (!s.ok()) {
+    status_->setText("<span style='color:#b00020'>" + s.error.toHtmlEscaped() + "</span>");
+    emit refreshed();
+    return;
+  }
+  const Overview& o = s.overview;
+  overview_["Directory"]->setText(s.directory + (o.fanout ? QString(" (fanout)") : QString()));
+  overview_["Items"]->setText(QString::number(o.count));
+  overview_["Volume"]->setText(human_bytes(o.volume));
+  overview_["Size limit"]->setText(human_bytes(o.size_limit));
+  overview_["Hits / misses"]->setText(QString("%1 / %2").arg(o.hits).arg(o.misses));
+  overview_["Eviction policy"]->setText(o.eviction_policy);
+  overview_["Shards"]->setText(QString::number(o.shards));
+  overview_["Primitives"]->setText(QString::number(s.primitives.size()));
+  overview_["Last refresh"]->setText(s.taken.toString("HH:mm:ss"));
+  status_->setText(QString("refreshed %1 in %2 ms").arg(s.taken.toString("HH:mm:ss")).arg(s.elapsed_ms, 0, 'f', 1));
+
+  // Offer every lock and semaphore as a timeline lane (unticked by default).
+  QSignalBlocker block(timeline_keys_);
+  for (const auto& sp : s.primitives) {
+    if (sp.info.kind == diskcache::PrimitiveKind::Averager) continue;
+    const QString key = key_text(sp.info.key);
+    if (timeline_keys_->findItems(key, Qt::MatchExactly).isEmpty()) {
+      auto* item = new QListWidgetItem(key, timeline_keys_);
+      item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
+      item->setCheckState(Qt::Unchecked);
+    }
+  }
+  update_timeline();
+  emit refreshed();
+}
+
+void MainWindow::update_timeline() {
+  QStringList keys;
+  for (int i = 0; i < timeline_keys_->count(); ++i)
+    if (timeline_keys_->item(i)->checkState() == Qt::Checked) keys << timeline_keys_->item(i)->text();
+  const double now = QDateTime::currentMSecsSinceEpoch() / 1000.0;
+  timeline_->show_events(models_.events, keys, now);
+}
+
+QString MainWindow::status_text() const { return status_->text(); }
+
+QTableView* MainWindow::current_table() const {
+  if (tabs_->currentWidget() == semaphores_view_) return semaphores_view_;
+  return locks_view_;
+}
+
+QString MainWindow::force_release_selected() {
+  if (!poller_) return "no directory open";
+  QTableView* view = current_table();
+  const QModelIndexList rows = view->selectionModel() ? view->selectionModel()->selectedRows() : QModelIndexList();
+  if (rows.isEmpty()) return "select a lock or semaphore first";
+  const auto ref = rows.front().data(KeyedTableModel::PayloadRole).value<KeyRef>();
+  const QString name = key_text(ref.key);
+  if (!confirm(QString("Force-release %1? Its holders lose it; waiters are woken.").arg(name))) return "cancelled";
+  try {
+    Store store(poller_->directory().toStdString(), true);  // an explicit write
+    diskcache::Cache& cache = *store.shards().at(static_cast<std::size_t>(ref.shard));
+    auto result = diskcache::force_release(cache, ref.key);
+    if (result == diskcache::ForceReleaseResult::RefusedAlive) {
+      if (!confirm(QString("A holder of %1 is alive or cannot be checked (a Python process or another host). "
+                           "Force it anyway?").arg(name)))
+        return "refused: a holder is alive";
+      result = diskcache::force_release(cache, ref.key, true);
+    }
+    poller_->refresh_now();
+    switch (result) {
+      case diskcache::ForceReleaseResult::Released: return "released " + name;
+      case diskcache::ForceReleaseResult::NotHeld: return name + " was not held";
+      case diskcache::ForceReleaseResult::RefusedAlive: return "refused: a holder is alive";
+    }
+  } catch (const std::exception& e) {
+    return QString("force-release failed: %1").arg(e.what());
+  }
+  return {};
+}
+
+QString MainWindow::register_python_primitive(const QString& key, diskcache::PrimitiveKind kind, qint64 bound) {
+  if (!poller_) return "no directory open";
+  if (!confirm(QString("Register %1 as a Python %2?").arg(key, kind == diskcache::PrimitiveKind::Lock ? "Lock" : "BoundedSemaphore")))
+    return "cancelled";
+  try {
+    Store store(poller_->directory().toStdString(), true);
+    const diskcache::Value k(key.toStdString());
+    diskcache::register_primitive(store.shard_for(k), k, kind,
+                                  kind == diskcache::PrimitiveKind::Semaphore ? std::optional<std::int64_t>(bound)
+                                                                              : std::nullopt);
+    poller_->refresh_now();
+    return "registered " + key;
+  } catch (const std::exception& e) {
+    return QString("register failed: %1").arg(e.what());
+  }
+}
+
+qint64 MainWindow::purge_expired() {
+  if (!poller_ || !confirm("Remove every expired key now?")) return -1;
+  QProgressDialog progress("Purging expired keys...", QString(), 0, 100, this);
+  progress.setWindowModality(Qt::WindowModal);
+  progress.setMinimumDuration(300);
+  const std::string dir = poller_->directory().toStdString();
+  QFuture<qint64> work = QtConcurrent::run([dir, &progress]() -> qint64 {
+    try {
+      Store store(dir, true);
+      qint64 total = 0;
+      for (auto& shard : store.shards())
+        total += shard->expire(std::nullopt, [&](std::int64_t done, std::int64_t expected) {
+          const int percent = expected > 0 ? static_cast<int>(100 * done / expected) : 0;
+          QMetaObject::invokeMethod(&progress, [&progress, percent] { progress.setValue(percent); });
+        });
+      return total;
+    } catch (const std::exception&) {
+      return -1;
+    }
+  });
+  while (!work.isFinished()) QApplication::processEvents(QEventLoop::AllEvents, 20);
+  progress.setValue(100);
+  if (poller_) poller_->refresh_now();
+  return work.result();
+}
+
+bool MainWindow::export_snapshot(const QString& path) {
+  const Snapshot& s = models_.last();
+  QJsonObject root{{"directory", s.directory},
+                   {"taken", s.taken.toString(Qt::ISODateWithMs)},
+                   {"error", s.error},
+                   {"overview", QJsonObject{{"count", s.overview.count},
+                                            {"volume", s.overview.volume},
+                                            {"size_limit", s.overview.size_limit},
+                                            {"hits", s.overview.hits},
+                                            {"misses", s.overview.misses},
+                                            {"eviction_policy", s.overview.eviction_policy},
+                                            {"shards", s.overview.shards}}},
+                   {"locks", table_json(models_.locks)},
+                   {"semaphores", table_json(models_.semaphores)},
+                   {"averagers", table_json(models_.averagers)},
+                   {"gpu_transfers", table_json(models_.transfers)}};
+  QFile file(path);
+  if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)) return false;
+  return file.write(QJsonDocument(root).toJson()) > 0;
+}
+
+void MainWindow::copy_selected_row() {
+  auto* view = qobject_cast<QTableView*>(tabs_->currentWidget());
+  if (!view) view = current_table();
+  const QModelIndexList rows = view->selectionModel() ? view->selectionModel()->selectedRows() : QModelIndexList();
+  if (rows.isEmpty()) return;
+  QStringList cells;
+  for (int c = 0; c < view->model()->columnCount(); ++c) cells << view->model()->index(rows.front().row(), c).data().toString();
+  QApplication::clipboard()->setText(cells.join('\t'));
+}
+
+void MainWindow::choose_directory() {
+  const QString dir = QFileDialog::getExistingDirectory(this, "Open a cache directory",
+                                                        QSettings().value("last_directory").toString());
+  if (!dir.isEmpty()) open_directory(dir);
+}
+
+void MainWindow::remember_directory(const QString& directory) {
+  QSettings settings;
+  settings.setValue("last_directory", directory);
+  QStringList recent = settings.value("recent").toStringList();
+  recent.removeAll(directory);
+  recent.prepend(directory);
+  settings.setValue("recent", recent.mid(0, 8));
+  rebuild_recent_menu();
+}
+
+void MainWindow::rebuild_recent_menu() {
+  if (!recent_menu_) return;
+  recent_menu_->clear();
+  for (const QString& dir : QSettings().value("recent").toStringList())
+    recent_menu_->addAction(dir, this, [this, dir] { open_directory(dir); });
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  QSettings settings;
+  settings.setValue("window/geometry", saveGeometry());
+  settings.setValue("window/state", saveState());
+  QMainWindow::closeEvent(event);
+}
+
+}  // namespace dcview

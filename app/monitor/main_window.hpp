@@ -1,0 +1,86 @@
+// The monitor's main window: tabs for the overview, locks, semaphores,
+// averagers, the timeline, GPU transfers, history and keys, a status bar
+// that says when the last refresh happened or what went wrong, and the
+// explicit write actions (force-release, register, purge expired).
+#pragma once
+
+#include <QLabel>
+#include <QListWidget>
+#include <QMainWindow>
+#include <QTabWidget>
+#include <QTableView>
+#include <functional>
+#include <memory>
+
+#include "monitor_models.hpp"
+#include "poller.hpp"
+
+namespace dcview {
+
+class SeriesChart;
+class TimelineView;
+class KeysModel;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+ public:
+  explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Watches `directory` (read-only); refreshes every `interval`.
+  void open_directory(const QString& directory, std::chrono::milliseconds interval = std::chrono::milliseconds(1000));
+
+  // Asked before each write; tests replace it. Returns true to go ahead.
+  std::function<bool(const QString& question)> confirm;
+
+  // Actions (also reachable from menus and shortcuts).
+  // Force-releases the selected lock or semaphore row; returns what happened.
+  QString force_release_selected();
+  bool export_snapshot(const QString& path);
+  QString register_python_primitive(const QString& key, diskcache::PrimitiveKind kind, qint64 bound);
+  qint64 purge_expired();  // -1 when refused or failed
+
+  MonitorModels& models() { return models_; }
+  QTabWidget* tabs() const { return tabs_; }
+  QTableView* locks_view() const { return locks_view_; }
+  QTableView* semaphores_view() const { return semaphores_view_; }
+  TimelineView* timeline() const { return timeline_; }
+  KeysModel* keys_model() const { return keys_model_; }
+  QString status_text() const;
+
+ signals:
+  void refreshed();  // after each snapshot was applied
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  void build_menus();
+  QWidget* build_overview();
+  void on_snapshot(const Snapshot& snapshot);
+  void update_timeline();
+  void copy_selected_row();
+  void choose_directory();
+  void remember_directory(const QString& directory);
+  void rebuild_recent_menu();
+  QTableView* current_table() const;
+
+  MonitorModels models_;
+  std::unique_ptr<Poller> poller_;
+  QTabWidget* tabs_ = nullptr;
+  QTableView* locks_view_ = nullptr;
+  QTableView* semaphores_view_ = nullptr;
+  QTableView* averagers_view_ = nullptr;
+  QTableView* transfers_view_ = nullptr;
+  QTableView* history_view_ = nullptr;
+  SeriesChart* averager_chart_ = nullptr;
+  SeriesChart* throughput_chart_ = nullptr;
+  TimelineView* timeline_ = nullptr;
+  QListWidget* timeline_keys_ = nullptr;
+  KeysModel* keys_model_ = nullptr;
+  QMap<QString, QLabel*> overview_;
+  QLabel* status_ = nullptr;
+  QMenu* recent_menu_ = nullptr;
+};
+
+}  // namespace dcview

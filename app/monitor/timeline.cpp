@@ -1,0 +1,87 @@
+#include "timeline.hpp"
+
+#include <QPainter>
+
+#include "snapshot.hpp"
+
+namespace dcview {
+
+TimelineView::TimelineView(QWidget* parent) : QWidget(parent) { setMinimumHeight(200); }
+
+void TimelineView::show_events(const QVector<diskcache::HistoryEvent>& events, const QStringList& keys, double now,
+                               double window_seconds) {
+  keys_ = keys;
+  now_ = now;
+  window_ = window_seconds;
+  lanes_.clear();
+  const double start = now - window_seconds;
+  // Open holdings per lane and holder: acquire opens, release/force-release closes.
+  QMap<QString, QMap<QString, Span>> open;
+  for (const auto& e : events) {
+    const QString key = key_text(e.key);
+    if (!keys.contains(key)) continue;
+    const QString holder = QString::fromStdString(e.holder);
+    auto& lane = lanes_[key];
+    if (e.event == "acquire") {
+      if (e.waited > 0) lane.push_back({e.at - e.waited, e.at, e.pid, Span::Waited});
+      open[key][holder] = {e.at, e.at, e.pid, Span::Held};
+    } else if (e.event == "release" || e.event == "force-release") {
+      auto it = open[key].find(holder);
+      if (it != open[key].end()) {
+        lane.push_back({it->from, e.at, it->pid, Span::Held});
+        open[key].erase(it);
+      } else if (e.event == "release") {
+        lane.push_back({start, e.at, e.pid, Span::Held});  // acquired before the window
+      }
+      if (e.event == "force-release") lane.push_back({e.at, e.at, e.pid, Span::Mark});
+    } else if (e.event == "timeout") {
+      lane.push_back({e.at - e.waited, e.at, e.pid, Span::Waited});
+      lane.push_back({e.at, e.at, e.pid, Span::Mark});
+    }
+  }
+  for (auto lane = open.begin(); lane != open.end(); ++lane)
+    for (const Span& s : lane.value()) lanes_[lane.key()].push_back({s.from, now, s.pid, Span::Held});
+  for (auto& lane : lanes_) {  // keep what overlaps the window
+    QVector<Span> kept;
+    for (const Span& s : lane)
+      if (s.to >= start) kept.push_back(s);
+    lane = kept;
+  }
+  update();
+}
+
+void TimelineView::paintEvent(QPaintEvent*) {
+  QPainter p(this);
+  p.fillRect(rect(), palette().base());
+  const int label_width = 160, lane_height = 34, top = 24;
+  const double width = std::max(1, this->width() - label_width - 10);
+  auto x_of = [&](double t) { return label_width + (t - (now_ - window_)) / window_ * width; };
+  p.setPen(palette().text().color());
+  if (keys_.isEmpty()) {
+    p.drawText(rect(), Qt::AlignCenter, tr("Tick locks or semaphores on the left to draw their swimlanes."));
+    return;
+  }
+  for (int s = 0; s <= 4; ++s) {  // time axis
+    const double t = now_ - window_ + window_ * s / 4;
+    p.drawText(QPointF(x_of(t) - 20, 14), QString("-%1 s").arg(window_ - window_ * s / 4, 0, 'f', 0));
+  }
+  for (int i = 0; i < keys_.size(); ++i) {
+    const int y = top + i * lane_height;
+    p.setPen(palette().text().color());
+    p.drawText(QRect(4, y, label_width - 8, lane_height - 4), Qt::AlignVCenter | Qt::AlignLeft, keys_[i]);
+    p.setPen(palette().mid().color());
+    p.drawLine(label_width, y + lane_height - 2, this->width(), y + lane_height - 2);
+    for (const Span& s : lanes_.value(keys_[i])) {
+      const double x0 = std::max<double>(label_width, x_of(s.from)), x1 = std::max(x0 + 1.5, x_of(s.to));
+      const QColor colour = QColor::fromHsv(static_cast<int>((s.pid * 47) % 360), 160, 210);
+      if (s.kind == Span::Held)
+        p.fillRect(QRectF(x0, y + 4, x1 - x0, lane_height - 12), colour);
+      else if (s.kind == Span::Waited)
+        p.fillRect(QRectF(x0, y + lane_height / 2.0 - 2, x1 - x0, 3), colour.darker(150));
+      else
+        p.fillRect(QRectF(x0 - 1.5, y + 1, 3, lane_height - 6), Qt::red);
+    }
+  }
+}
+
+}  // namespace dcview
