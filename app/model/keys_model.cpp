@@ -14,7 +14,7 @@ namespace {
 const char* order_by(int column) {
   switch (column) {
     case KeysModel::Kind: return "mode";
-    case KeysModel::Size: return "size";
+    case KeysModel::Size: return "stored_size";
     case KeysModel::Stored: return "store_time";
     case KeysModel::Expires: return "expire_time";
     case KeysModel::Tag: return "tag";
@@ -70,11 +70,16 @@ KeysModel::Page run_query(QString db_path, QString search, int column, Qt::SortO
   sqlite3_busy_timeout(db.get(), 2000);
   QString where;
   QByteArray pattern;
+  QByteArray needle;
   if (!search.isEmpty()) {
-    where = " WHERE CAST(key AS TEXT) LIKE ?1 ESCAPE '\\'";
+    // Text and numbers through LIKE; bytes and pickled keys by their bytes
+    // (a pickle holds its strings verbatim, but also NULs LIKE stops at).
+    where = " WHERE (typeof(key) != 'blob' AND CAST(key AS TEXT) LIKE ?1 ESCAPE '\\')"
+            " OR (typeof(key) = 'blob' AND instr(key, ?2) > 0)";
     QString escaped = search;
     escaped.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_");
     pattern = ("%" + escaped + "%").toUtf8();
+    needle = search.toUtf8();
   }
   auto prepare = [&](const QString& sql) -> sqlite3_stmt* {
     sqlite3_stmt* st = nullptr;
@@ -82,7 +87,10 @@ KeysModel::Page run_query(QString db_path, QString search, int column, Qt::SortO
       page.error = QString("query failed: %1").arg(sqlite3_errmsg(db.get()));
       return nullptr;
     }
-    if (!pattern.isEmpty()) sqlite3_bind_text(st, 1, pattern.constData(), pattern.size(), SQLITE_TRANSIENT);
+    if (!pattern.isEmpty()) {
+      sqlite3_bind_text(st, 1, pattern.constData(), pattern.size(), SQLITE_TRANSIENT);
+      sqlite3_bind_blob(st, 2, needle.constData(), needle.size(), SQLITE_TRANSIENT);
+    }
     return st;
   };
   if (offset == 0) {
@@ -94,7 +102,11 @@ KeysModel::Page run_query(QString db_path, QString search, int column, Qt::SortO
     if (!page.error.isEmpty()) return page;
   }
   const QString direction = order == Qt::AscendingOrder ? " ASC" : " DESC";
-  const QString sql = "SELECT key, raw, mode, typeof(value), size, store_time, expire_time, tag FROM Cache" + where +
+  // Python records `size` for file-backed values only; a value kept in the
+  // row is as large as its column.
+  const QString sql = "SELECT key, raw, mode, typeof(value), "
+                      "CASE WHEN filename IS NULL THEN length(value) ELSE size END AS stored_size, "
+                      "store_time, expire_time, tag FROM Cache" + where +
                       " ORDER BY " + order_by(column) + direction + ", rowid" + direction +
                       QString(" LIMIT %1 OFFSET %2").arg(KeysModel::kPage).arg(offset);
   sqlite3_stmt* st = prepare(sql);

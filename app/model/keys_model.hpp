@@ -22,7 +22,8 @@ class KeysModel : public QAbstractTableModel {
 
   // The cache.db to browse (a plain cache's, or one shard's); empty: none.
   void set_database(const QString& db_path);
-  // Only keys whose text contains `text` (case-insensitive for ASCII).
+  // Only keys containing `text`: text and number keys through SQL LIKE
+  // (case-insensitive for ASCII), bytes and pickled keys by their bytes.
   void set_search(const QString& text);
   void sort(int column, Qt::SortOrder order = Qt::AscendingOrder) override;
 

@@ -1,5 +1,8 @@
 #include "snapshot.hpp"
 
+#include <sys/stat.h>
+
+#include <QDir>
 #include <QElapsedTimer>
 #include <algorithm>
 
@@ -7,13 +10,27 @@
 
 namespace dcview {
 
+std::pair<quint64, quint64> SnapshotSource::identity() const {
+  const QDir dir(directory_);
+  const QString db = dir.exists("cache.db") ? dir.filePath("cache.db") : dir.filePath("000/cache.db");
+  struct stat st {};
+  if (::stat(QFile::encodeName(db).constData(), &st) != 0) return {0, 0};
+  return {static_cast<quint64>(st.st_dev), static_cast<quint64>(st.st_ino)};
+}
+
 Snapshot SnapshotSource::collect() {
   Snapshot s;
   s.directory = directory_;
   QElapsedTimer timer;
   timer.start();
   try {
-    if (!store_) store_ = std::make_unique<Store>(directory_.toStdString(), false);
+    const auto now_identity = identity();
+    if (store_ && now_identity != opened_identity_) store_.reset();
+    if (!store_) {
+      store_ = std::make_unique<Store>(directory_.toStdString(), false);
+      opened_identity_ = now_identity;
+      last_event_id_ = 0;
+    }
     auto& shards = store_->shards();
     s.overview.shards = static_cast<int>(shards.size());
     s.overview.fanout = store_->fanout();

@@ -48,7 +48,8 @@ struct Snapshot {
 };
 
 // Keeps a read-only view of one directory and takes snapshots of it. Opens
-// lazily and reopens after an error. Use from one thread at a time.
+// lazily, and reopens after an error or when the database file was
+// replaced. Use from one thread at a time.
 class SnapshotSource {
  public:
   explicit SnapshotSource(QString directory) : directory_(std::move(directory)) {}
@@ -56,8 +57,14 @@ class SnapshotSource {
   const QString& directory() const { return directory_; }
 
  private:
+  // The database file's identity when the store was opened: a replaced
+  // file (restored, recreated, overwritten) is reopened, not read through
+  // connections to the old one.
+  std::pair<quint64, quint64> identity() const;
+
   QString directory_;
   std::unique_ptr<Store> store_;
+  std::pair<quint64, quint64> opened_identity_{0, 0};
   std::int64_t last_event_id_ = 0;
 };
 

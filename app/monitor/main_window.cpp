@@ -102,6 +102,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   averager_chart_ = new SeriesChart("Running means", "mean", averagers);
   averagers->addWidget(averagers_view_);
   averagers->addWidget(averager_chart_);
+  averagers->setStretchFactor(0, 1);
+  averagers->setStretchFactor(1, 2);
   tabs_->addTab(averagers, "Averagers");
 
   auto* timeline = new QSplitter(Qt::Horizontal, this);
@@ -119,6 +121,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   throughput_chart_ = new SeriesChart("GPU transfer throughput", "MB/s", gpu);
   gpu->addWidget(transfers_view_);
   gpu->addWidget(throughput_chart_);
+  gpu->setStretchFactor(0, 1);
+  gpu->setStretchFactor(1, 2);
   tabs_->addTab(gpu, "GPU transfers");
 
   history_view_ = make_table(&models_.history, this);

@@ -20,7 +20,8 @@ void TimelineView::show_events(const QVector<diskcache::HistoryEvent>& events, c
   for (const auto& e : events) {
     const QString key = key_text(e.key);
     if (!keys.contains(key)) continue;
-    const QString holder = QString::fromStdString(e.holder);
+    // A force-release names the holder with its slot ("id/1"): match on the id.
+    const QString holder = QString::fromStdString(e.holder).section('/', 0, 0);
     auto& lane = lanes_[key];
     if (e.event == "acquire") {
       if (e.waited > 0) lane.push_back({e.at - e.waited, e.at, e.pid, Span::Waited});
