@@ -3,6 +3,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QComboBox>
 #include <QCloseEvent>
 #include <QFileDialog>
 #include <QFormLayout>
@@ -107,10 +108,19 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   tabs_->addTab(averagers, "Averagers");
 
   auto* timeline = new QSplitter(Qt::Horizontal, this);
-  timeline_keys_ = new QListWidget(timeline);
+  auto* lanes = new QWidget(timeline);
+  auto* lanes_layout = new QVBoxLayout(lanes);
+  lanes_layout->setContentsMargins(0, 0, 0, 0);
+  timeline_window_ = new QComboBox(lanes);
+  for (int seconds : {15, 30, 60, 120, 300}) timeline_window_->addItem(QString("last %1 s").arg(seconds), seconds);
+  timeline_window_->setCurrentIndex(1);
+  connect(timeline_window_, &QComboBox::currentIndexChanged, this, &MainWindow::update_timeline);
+  timeline_keys_ = new QListWidget(lanes);
   timeline_keys_->setToolTip("Tick the locks and semaphores to draw");
+  lanes_layout->addWidget(timeline_window_);
+  lanes_layout->addWidget(timeline_keys_);
   timeline_ = new TimelineView(timeline);
-  timeline->addWidget(timeline_keys_);
+  timeline->addWidget(lanes);
   timeline->addWidget(timeline_);
   timeline->setStretchFactor(1, 4);
   connect(timeline_keys_, &QListWidget::itemChanged, this, &MainWindow::update_timeline);
@@ -266,7 +276,8 @@ void MainWindow::on_snapshot(const Snapshot& s) {
   overview_["Last refresh"]->setText(s.taken.toString("HH:mm:ss"));
   status_->setText(QString("refreshed %1 in %2 ms").arg(s.taken.toString("HH:mm:ss")).arg(s.elapsed_ms, 0, 'f', 1));
 
-  // Offer every lock and semaphore as a timeline lane (unticked by default).
+  // Offer every lock and semaphore as a timeline lane; the first few found
+  // are ticked so the view shows something at once.
   QSignalBlocker block(timeline_keys_);
   for (const auto& sp : s.primitives) {
     if (sp.info.kind == diskcache::PrimitiveKind::Averager) continue;
@@ -274,7 +285,7 @@ void MainWindow::on_snapshot(const Snapshot& s) {
     if (timeline_keys_->findItems(key, Qt::MatchExactly).isEmpty()) {
       auto* item = new QListWidgetItem(key, timeline_keys_);
       item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
-      item->setCheckState(Qt::Unchecked);
+      item->setCheckState(timeline_keys_->count() <= kAutoLanes ? Qt::Checked : Qt::Unchecked);
     }
   }
   update_timeline();
@@ -286,7 +297,7 @@ void MainWindow::update_timeline() {
   for (int i = 0; i < timeline_keys_->count(); ++i)
     if (timeline_keys_->item(i)->checkState() == Qt::Checked) keys << timeline_keys_->item(i)->text();
   const double now = QDateTime::currentMSecsSinceEpoch() / 1000.0;
-  timeline_->show_events(models_.events, keys, now);
+  timeline_->show_events(models_.events, keys, now, timeline_window_->currentData().toInt());
 }
 
 QString MainWindow::status_text() const { return status_->text(); }

@@ -4,6 +4,7 @@
 // explicit write actions (force-release, register, purge expired).
 #pragma once
 
+#include <QComboBox>
 #include <QLabel>
 #include <QListWidget>
 #include <QMainWindow>
@@ -65,6 +66,7 @@ class MainWindow : public QMainWindow {
   void rebuild_recent_menu();
   QTableView* current_table() const;
 
+  static constexpr int kAutoLanes = 6;  // timeline lanes ticked automatically
   MonitorModels models_;
   std::unique_ptr<Poller> poller_;
   QTabWidget* tabs_ = nullptr;
@@ -77,6 +79,7 @@ class MainWindow : public QMainWindow {
   SeriesChart* throughput_chart_ = nullptr;
   TimelineView* timeline_ = nullptr;
   QListWidget* timeline_keys_ = nullptr;
+  QComboBox* timeline_window_ = nullptr;
   KeysModel* keys_model_ = nullptr;
   QMap<QString, QLabel*> overview_;
   QLabel* status_ = nullptr;
