@@ -37,17 +37,9 @@ MonitorModels::MonitorModels(QObject* parent)
                  "Pool in use / blocks (high water)"}),
       history({"Time", "Key", "Event", "Holder", "Waited"}) {}
 
-void MonitorModels::apply(const Snapshot& s) {
-  last_ = s;
-  if (!s.ok()) {
-    emit applied();
-    return;
-  }
-  if (!first_.isValid()) first_ = s.taken;
-  const double x = first_.msecsTo(s.taken) / 1000.0;
+std::shared_ptr<const PreparedRows> MonitorModels::prepare(const Snapshot& s) {
   const double now = s.taken.toMSecsSinceEpoch() / 1000.0;
-
-  QVector<KeyedRow> lock_rows, sem_rows, avg_rows;
+  auto rows = std::make_shared<PreparedRows>();
   for (const ShardPrimitive& sp : s.primitives) {
     const PrimitiveInfo& p = sp.info;
     const QString key = key_text(p.key);
@@ -61,7 +53,7 @@ void MonitorModels::apply(const Snapshot& s) {
           expires = duration_text(*p.holders.front().expires_at - now);
         else if (p.expire_time)
           expires = duration_text(*p.expire_time - now);
-        lock_rows.push_back({key,
+        rows->locks.push_back({key,
                              {key, p.kind == PrimitiveKind::Lock ? "Lock" : QString("RLock (depth %1)").arg(p.in_use),
                               state_of(p), holders_of(p), held_for, expires},
                              p.stale(),
@@ -69,25 +61,40 @@ void MonitorModels::apply(const Snapshot& s) {
         break;
       }
       case PrimitiveKind::Semaphore:
-        sem_rows.push_back({key,
+        rows->semaphores.push_back({key,
                             {key, QString("%1 / %2").arg(p.in_use).arg(p.bound ? QString::number(*p.bound) : "?"),
                              state_of(p), holders_of(p)},
                             p.stale(),
                             payload});
         break;
       case PrimitiveKind::Averager:
-        avg_rows.push_back({key,
+        rows->averagers.push_back({key,
                             {key, p.mean ? QString::number(*p.mean, 'f', 3) : QString("-"),
                              QVariant::fromValue<qlonglong>(p.samples)},
                             false,
                             payload});
-        if (p.mean) push_point(averager_means[key], {x, *p.mean}, kSeriesPoints);
         break;
     }
   }
-  locks.merge(lock_rows);
-  semaphores.merge(sem_rows);
-  averagers.merge(avg_rows);
+  return rows;
+}
+
+void MonitorModels::apply(const Snapshot& s) {
+  last_ = s;
+  if (!s.ok()) {
+    emit applied();
+    return;
+  }
+  if (!first_.isValid()) first_ = s.taken;
+  const double x = first_.msecsTo(s.taken) / 1000.0;
+
+  const auto rows = s.prepared ? s.prepared : prepare(s);
+  for (const ShardPrimitive& sp : s.primitives)
+    if (sp.info.kind == PrimitiveKind::Averager && sp.info.mean)
+      push_point(averager_means[key_text(sp.info.key)], {x, *sp.info.mean}, kSeriesPoints);
+  locks.merge(rows->locks);
+  semaphores.merge(rows->semaphores);
+  averagers.merge(rows->averagers);
 
   QVector<KeyedRow> transfer_rows;
   for (const auto& r : s.transfers) {

@@ -13,6 +13,12 @@
 
 namespace dcview {
 
+// The rows of the primitive tables for one snapshot, built off the GUI
+// thread by the poller (MonitorModels::prepare).
+struct PreparedRows {
+  QVector<KeyedRow> locks, semaphores, averagers;
+};
+
 class MonitorModels : public QObject {
   Q_OBJECT
  public:
@@ -33,7 +39,11 @@ class MonitorModels : public QObject {
   QVector<diskcache::HistoryEvent> events;
 
   const Snapshot& last() const { return last_; }
+  // Merges a snapshot into the tables (GUI thread). Uses snapshot.prepared
+  // when the poller built the rows already.
   void apply(const Snapshot& snapshot);
+  // Builds the primitive tables' rows; thread-safe (no shared state).
+  static std::shared_ptr<const PreparedRows> prepare(const Snapshot& snapshot);
 
   static constexpr int kHistoryRows = 500;
   static constexpr int kSeriesPoints = 300;

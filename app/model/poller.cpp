@@ -3,6 +3,8 @@
 #include <QDir>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include "monitor_models.hpp"
+
 namespace dcview {
 
 Poller::Poller(const QString& directory, std::chrono::milliseconds interval, QObject* parent)
@@ -41,7 +43,11 @@ void Poller::refresh_now() {
 
 void Poller::launch() {
   auto source = source_;
-  future_.setFuture(QtConcurrent::run([source] { return source->collect(); }));
+  future_.setFuture(QtConcurrent::run([source] {
+    Snapshot s = source->collect();
+    if (s.ok()) s.prepared = MonitorModels::prepare(s);  // off the GUI thread too
+    return s;
+  }));
 }
 
 void Poller::watch_files() {

@@ -30,7 +30,9 @@ Snapshot SnapshotSource::collect() {
       store_ = std::make_unique<Store>(directory_.toStdString(), false);
       opened_identity_ = now_identity;
       last_event_id_ = 0;
+      snapshots_ = 0;
     }
+    ++snapshots_;
     auto& shards = store_->shards();
     s.overview.shards = static_cast<int>(shards.size());
     s.overview.fanout = store_->fanout();
@@ -43,7 +45,7 @@ Snapshot SnapshotSource::collect() {
       const auto stats = shard->stats(false, false);
       s.overview.hits += stats.hits;
       s.overview.misses += stats.misses;
-      for (auto& info : diskcache::inspect_primitives(*shard))
+      for (auto& info : primitives_of(i, *shard))
         s.primitives.push_back({static_cast<int>(i), std::move(info)});
       auto events = diskcache::primitive_history(*shard, shards.size() == 1 ? last_event_id_ : 0, 2000);
       if (shards.size() == 1) {
@@ -61,6 +63,22 @@ Snapshot SnapshotSource::collect() {
   s.taken = QDateTime::currentDateTime();
   s.elapsed_ms = static_cast<double>(timer.nsecsElapsed()) / 1e6;
   return s;
+}
+
+std::vector<diskcache::PrimitiveInfo> SnapshotSource::primitives_of(std::size_t shard_index, diskcache::Cache& shard) {
+  if (python_rlocks_.size() <= shard_index) python_rlocks_.resize(shard_index + 1);
+  auto& known = python_rlocks_[shard_index];
+  if (snapshots_ % kFullScanEvery == 1) {  // the first snapshot, then every kFullScanEvery-th
+    auto all = diskcache::inspect_primitives(shard, true);
+    known.clear();
+    for (const auto& p : all)
+      if (p.kind == diskcache::PrimitiveKind::RLock && !p.registered) known.push_back(p.key);
+    return all;
+  }
+  auto all = diskcache::inspect_primitives(shard, false);
+  for (const auto& key : known)
+    if (auto p = diskcache::inspect_primitive(shard, key)) all.push_back(std::move(*p));
+  return all;
 }
 
 QString key_text(const diskcache::Value& key) {

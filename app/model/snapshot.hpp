@@ -35,6 +35,8 @@ struct KeyRef {
   int shard = 0;
 };
 
+struct PreparedRows;  // monitor_models.hpp
+
 struct Snapshot {
   QString directory;
   QString error;  // empty when the look succeeded
@@ -44,6 +46,7 @@ struct Snapshot {
   std::vector<ShardPrimitive> primitives;
   std::vector<diskcache::gpu::TransferReport> transfers;
   std::vector<diskcache::HistoryEvent> new_events;  // since the previous snapshot
+  std::shared_ptr<const PreparedRows> prepared;     // table rows, when built off the GUI thread
   bool ok() const { return error.isEmpty(); }
 };
 
@@ -62,9 +65,17 @@ class SnapshotSource {
   // connections to the old one.
   std::pair<quint64, quint64> identity() const;
 
+  // Python RLocks are recognised by a full scan every kFullScanEvery
+  // snapshots (see inspect_primitives); in between the ones found are
+  // followed key by key.
+  static constexpr int kFullScanEvery = 10;
+  std::vector<diskcache::PrimitiveInfo> primitives_of(std::size_t shard_index, diskcache::Cache& shard);
+
   QString directory_;
   std::unique_ptr<Store> store_;
   std::pair<quint64, quint64> opened_identity_{0, 0};
+  int snapshots_ = 0;
+  std::vector<std::vector<diskcache::Value>> python_rlocks_;  // per shard
   std::int64_t last_event_id_ = 0;
 };
 

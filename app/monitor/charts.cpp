@@ -8,9 +8,15 @@
 namespace dcview {
 
 SeriesChart::SeriesChart(const QString& title, const QString& y_label, QWidget* parent)
-    : QChartView(new QChart, parent), y_label_(y_label) {
+    : QChartView(new QChart, parent) {
   chart()->setTitle(title);
   chart()->legend()->setAlignment(Qt::AlignBottom);
+  auto* x = new QValueAxis;
+  x->setTitleText("seconds");
+  auto* y = new QValueAxis;
+  y->setTitleText(y_label);
+  chart()->addAxis(x, Qt::AlignBottom);
+  chart()->addAxis(y, Qt::AlignLeft);
   setRenderHint(QPainter::Antialiasing);
   setMinimumHeight(180);
 }
@@ -35,6 +41,8 @@ void SeriesChart::show_series(const QMap<QString, QVector<QPointF>>& series) {
       line = new QLineSeries;
       line->setName(it.key());
       c->addSeries(line);
+      line->attachAxis(c->axes(Qt::Horizontal).front());
+      line->attachAxis(c->axes(Qt::Vertical).front());
     }
     line->replace(QList<QPointF>(it.value().begin(), it.value().end()));
     for (const QPointF& p : it.value()) {
@@ -44,17 +52,8 @@ void SeriesChart::show_series(const QMap<QString, QVector<QPointF>>& series) {
       any = true;
     }
   }
-  c->createDefaultAxes();
-  const auto horizontal = c->axes(Qt::Horizontal);
-  const auto vertical = c->axes(Qt::Vertical);
-  if (!horizontal.isEmpty()) {
-    horizontal.front()->setRange(x_min, std::max(x_max, x_min + 1));
-    horizontal.front()->setTitleText("seconds");
-  }
-  if (!vertical.isEmpty()) {
-    vertical.front()->setRange(0, y_max * 1.1);
-    vertical.front()->setTitleText(y_label_);
-  }
+  c->axes(Qt::Horizontal).front()->setRange(x_min, std::max(x_max, x_min + 1));
+  c->axes(Qt::Vertical).front()->setRange(0, y_max * 1.1);
 }
 
 }  // namespace dcview

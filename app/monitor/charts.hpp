@@ -15,9 +15,6 @@ class SeriesChart : public QChartView {
   // Replaces the plotted data with `series` (name -> points, x in seconds).
   void show_series(const QMap<QString, QVector<QPointF>>& series);
   int series_count() const;
-
- private:
-  QString y_label_;
 };
 
 }  // namespace dcview

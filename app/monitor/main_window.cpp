@@ -3,6 +3,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QElapsedTimer>
 #include <QComboBox>
 #include <QCloseEvent>
 #include <QFileDialog>
@@ -53,8 +54,16 @@ QTableView* make_table(QAbstractItemModel* model, QWidget* parent) {
   view->setSelectionBehavior(QAbstractItemView::SelectRows);
   view->setSelectionMode(QAbstractItemView::SingleSelection);
   view->setAlternatingRowColors(true);
-  view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   view->horizontalHeader()->setStretchLastSection(true);
+  view->horizontalHeader()->setResizeContentsPrecision(64);  // measure 64 rows, not 1000
+  // Fit the columns to the first rows once; re-measuring every refresh costs
+  // the GUI thread too much on large tables.
+  QObject::connect(model, &QAbstractItemModel::rowsInserted, view, [view] {
+    if (!view->property("fitted").toBool()) {
+      view->resizeColumnsToContents();
+      view->setProperty("fitted", true);
+    }
+  });
   view->verticalHeader()->setVisible(false);
   view->setWordWrap(false);
   return view;
@@ -162,12 +171,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   tabs_->addTab(keys, "Keys");
 
   setCentralWidget(tabs_);
+  connect(tabs_, &QTabWidget::currentChanged, this, [this] {
+    update_timeline();
+    update_charts();
+  });
   status_ = new QLabel("no directory open", this);
   statusBar()->addWidget(status_, 1);
-  connect(&models_, &MonitorModels::applied, this, [this] {
-    averager_chart_->show_series(models_.averager_means);
-    throughput_chart_->show_series(models_.throughput_mbps);
-  });
+  connect(&models_, &MonitorModels::applied, this, &MainWindow::update_charts);
+  connect(averagers_view_->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::update_charts);
   build_menus();
 
   QSettings settings;
@@ -258,6 +269,18 @@ void MainWindow::open_directory(const QString& directory, std::chrono::milliseco
 }
 
 void MainWindow::on_snapshot(const Snapshot& s) {
+  QElapsedTimer handling;
+  handling.start();
+  struct Record {  // the GUI thread's time spent on this snapshot
+    QElapsedTimer& t;
+    double& longest;
+    double& first;
+    ~Record() {
+      const double ms = t.nsecsElapsed() / 1e6;
+      if (first < 0) first = ms;
+      else longest = std::max(longest, ms);
+    }
+  } record{handling, longest_refresh_ms_, first_refresh_ms_};
   models_.apply(s);
   if (!s.ok()) {
     status_->setText("<span style='color:#b00020'>" + s.error.toHtmlEscaped() + "</span>");
@@ -282,7 +305,8 @@ void MainWindow::on_snapshot(const Snapshot& s) {
   for (const auto& sp : s.primitives) {
     if (sp.info.kind == diskcache::PrimitiveKind::Averager) continue;
     const QString key = key_text(sp.info.key);
-    if (timeline_keys_->findItems(key, Qt::MatchExactly).isEmpty()) {
+    if (!lane_keys_.contains(key)) {
+      lane_keys_.insert(key);
       auto* item = new QListWidgetItem(key, timeline_keys_);
       item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
       item->setCheckState(timeline_keys_->count() <= kAutoLanes ? Qt::Checked : Qt::Unchecked);
@@ -292,7 +316,21 @@ void MainWindow::on_snapshot(const Snapshot& s) {
   emit refreshed();
 }
 
+void MainWindow::update_charts() {
+  if (!averager_chart_->isVisible() && !throughput_chart_->isVisible()) return;  // drawn when shown
+  // The averagers selected in the table, else the first few: one line each.
+  QMap<QString, QVector<QPointF>> means;
+  for (const QModelIndex& row : averagers_view_->selectionModel()->selectedRows())
+    means.insert(row.data().toString(), models_.averager_means.value(row.data().toString()));
+  if (means.isEmpty())
+    for (auto it = models_.averager_means.begin(); it != models_.averager_means.end() && means.size() < kChartedAveragers; ++it)
+      means.insert(it.key(), it.value());
+  averager_chart_->show_series(means);
+  throughput_chart_->show_series(models_.throughput_mbps);
+}
+
 void MainWindow::update_timeline() {
+  if (!timeline_->isVisible()) return;  // drawn when its tab is shown
   QStringList keys;
   for (int i = 0; i < timeline_keys_->count(); ++i)
     if (timeline_keys_->item(i)->checkState() == Qt::Checked) keys << timeline_keys_->item(i)->text();

@@ -8,6 +8,7 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QMainWindow>
+#include <QSet>
 #include <QTabWidget>
 #include <QTableView>
 #include <functional>
@@ -48,6 +49,10 @@ class MainWindow : public QMainWindow {
   TimelineView* timeline() const { return timeline_; }
   KeysModel* keys_model() const { return keys_model_; }
   QString status_text() const;
+  // The time the GUI thread spent handling the first snapshot (filling the
+  // tables), and the longest it spent on any later one (ms).
+  double first_refresh_ms() const { return first_refresh_ms_; }
+  double longest_refresh_ms() const { return longest_refresh_ms_; }
 
  signals:
   void refreshed();  // after each snapshot was applied
@@ -60,13 +65,15 @@ class MainWindow : public QMainWindow {
   QWidget* build_overview();
   void on_snapshot(const Snapshot& snapshot);
   void update_timeline();
+  void update_charts();
   void copy_selected_row();
   void choose_directory();
   void remember_directory(const QString& directory);
   void rebuild_recent_menu();
   QTableView* current_table() const;
 
-  static constexpr int kAutoLanes = 6;  // timeline lanes ticked automatically
+  static constexpr int kAutoLanes = 6;         // timeline lanes ticked automatically
+  static constexpr int kChartedAveragers = 5;  // averager lines when none is selected
   MonitorModels models_;
   std::unique_ptr<Poller> poller_;
   QTabWidget* tabs_ = nullptr;
@@ -80,6 +87,8 @@ class MainWindow : public QMainWindow {
   TimelineView* timeline_ = nullptr;
   QListWidget* timeline_keys_ = nullptr;
   QComboBox* timeline_window_ = nullptr;
+  QSet<QString> lane_keys_;  // keys offered as timeline lanes
+  double first_refresh_ms_ = -1, longest_refresh_ms_ = 0;
   KeysModel* keys_model_ = nullptr;
   QMap<QString, QLabel*> overview_;
   QLabel* status_ = nullptr;

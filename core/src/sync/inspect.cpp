@@ -127,9 +127,30 @@ void read_state(Cache::Impl& d, detail::Connection& c, Found& f, double now) {
   if (!info.held) info.holders.clear();  // leftovers of an expired key hold nothing
 }
 
-std::vector<Found> collect(Cache& cache, const std::optional<Value>& only) {
+// One read transaction around a series of reads, unless the connection is
+// already in a transaction: a consistent view, and one lock instead of one
+// per statement.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(detail::Connection& c) : c_(c), own_(sqlite3_get_autocommit(c.handle()) != 0) {
+    if (own_) c_.exec("BEGIN");
+  }
+  ~ReadTransaction() {
+    if (own_ && sqlite3_exec(c_.handle(), "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+      sqlite3_exec(c_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  detail::Connection& c_;
+  bool own_;
+};
+
+std::vector<Found> collect(Cache& cache, const std::optional<Value>& only, bool find_python_rlocks) {
   Cache::Impl& d = cache.impl();
   auto& c = d.conn();
+  ReadTransaction read(c);
   const double now = d.now();
   std::map<std::string, Found> found;
   std::optional<detail::DbKey> only_key;
@@ -151,8 +172,14 @@ std::vector<Found> collect(Cache& cache, const std::optional<Value>& only) {
       found.emplace(row_id(k, raw), std::move(f));
     }
   }
-  {  // Python RLocks, recognised by their value
-    Query q(c, "SELECT key, raw, value FROM Cache WHERE mode = 4 AND filename IS NULL AND length(value) < 200");
+  if (find_python_rlocks) {  // Python RLocks, recognised by their value
+    Query q(c, only_key ? "SELECT key, raw, value FROM Cache WHERE key = ? AND raw = ? AND mode = 4 AND "
+                          "filename IS NULL AND length(value) < 200"
+                        : "SELECT key, raw, value FROM Cache WHERE mode = 4 AND filename IS NULL AND length(value) < 200");
+    if (only_key) {
+      only_key->key.bind(q, 1);
+      q.bind(2, only_key->raw);
+    }
     while (q.step()) {
       const SqlScalar k = SqlScalar::column(q, 0);
       const std::int64_t raw = q.int64(1);
@@ -200,14 +227,14 @@ std::vector<Found> collect(Cache& cache, const std::optional<Value>& only) {
 
 }  // namespace
 
-std::vector<PrimitiveInfo> inspect_primitives(Cache& cache) {
+std::vector<PrimitiveInfo> inspect_primitives(Cache& cache, bool find_python_rlocks) {
   std::vector<PrimitiveInfo> out;
-  for (auto& f : collect(cache, std::nullopt)) out.push_back(std::move(f.info));
+  for (auto& f : collect(cache, std::nullopt, find_python_rlocks)) out.push_back(std::move(f.info));
   return out;
 }
 
 std::optional<PrimitiveInfo> inspect_primitive(Cache& cache, const Value& key) {
-  auto found = collect(cache, key);
+  auto found = collect(cache, key, true);
   if (found.empty()) return std::nullopt;
   return std::move(found.front().info);
 }
