@@ -165,7 +165,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
                              ? QString("%1 of %2 matching keys loaded").arg(keys_model_->rowCount()).arg(keys_model_->total())
                              : keys_model_->error());
   });
-  keys_layout->addWidget(search);
+  keys_shard_ = new QComboBox(keys);
+  keys_shard_->setToolTip("A fanout directory's keys are browsed one shard at a time");
+  connect(keys_shard_, &QComboBox::currentIndexChanged, this, [this] {
+    if (keys_shard_->currentIndex() >= 0) keys_model_->set_database(keys_shard_->currentData().toString());
+  });
+  auto* search_row = new QHBoxLayout;
+  search_row->addWidget(keys_shard_);
+  search_row->addWidget(search, 1);
+  keys_layout->addLayout(search_row);
   keys_layout->addWidget(keys_view);
   keys_layout->addWidget(keys_status);
   tabs_->addTab(keys, "Keys");
@@ -263,8 +271,18 @@ void MainWindow::open_directory(const QString& directory, std::chrono::milliseco
   remember_directory(directory);
   setWindowTitle(QString("diskcache monitor - %1").arg(directory));
   status_->setText("opening " + directory + "...");
-  const bool fanout = QFileInfo::exists(directory + "/000/cache.db");
-  keys_model_->set_database(directory + (fanout ? "/000/cache.db" : "/cache.db"));
+  {  // the key browser: the cache's database, or one shard's at a time
+    QSignalBlocker block(keys_shard_);
+    keys_shard_->clear();
+    for (int shard = 0; shard < 1000; ++shard) {
+      const QString db = QString("%1/%2/cache.db").arg(directory).arg(shard, 3, 10, QChar('0'));
+      if (!QFileInfo::exists(db)) break;
+      keys_shard_->addItem(QString("shard %1").arg(shard, 3, 10, QChar('0')), db);
+    }
+    keys_shard_->setVisible(keys_shard_->count() > 0);
+    keys_model_->set_database(keys_shard_->count() > 0 ? keys_shard_->itemData(0).toString()
+                                                       : directory + "/cache.db");
+  }
   poller_->start();
 }
 
@@ -356,7 +374,20 @@ QString MainWindow::force_release_selected() {
   try {
     Store store(poller_->directory().toStdString(), true);  // an explicit write
     diskcache::Cache& cache = *store.shards().at(static_cast<std::size_t>(ref.shard));
-    auto result = diskcache::force_release(cache, ref.key);
+    auto result = diskcache::ForceReleaseResult::NotHeld;
+    // A semaphore: return the dead holders' permits one by one, leaving the
+    // live holders theirs.
+    int returned = 0;
+    if (auto info = diskcache::inspect_primitive(cache, ref.key); info && info->kind == diskcache::PrimitiveKind::Semaphore)
+      for (const auto& holder : info->holders)
+        if (holder.state == diskcache::HolderState::Stale &&
+            diskcache::force_release(cache, ref.key, false, holder.id) == diskcache::ForceReleaseResult::Released)
+          ++returned;
+    if (returned > 0) {
+      poller_->refresh_now();
+      return QString("returned the permits of %1 dead holder(s) of %2").arg(returned).arg(name);
+    }
+    result = diskcache::force_release(cache, ref.key);
     if (result == diskcache::ForceReleaseResult::RefusedAlive) {
       if (!confirm(QString("A holder of %1 is alive or cannot be checked (a Python process or another host). "
                            "Force it anyway?").arg(name)))

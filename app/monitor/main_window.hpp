@@ -90,6 +90,7 @@ class MainWindow : public QMainWindow {
   QSet<QString> lane_keys_;  // keys offered as timeline lanes
   double first_refresh_ms_ = -1, longest_refresh_ms_ = 0;
   KeysModel* keys_model_ = nullptr;
+  QComboBox* keys_shard_ = nullptr;  // fanout directories: which shard's keys
   QMap<QString, QLabel*> overview_;
   QLabel* status_ = nullptr;
   QMenu* recent_menu_ = nullptr;

@@ -34,11 +34,12 @@ namespace {
 
 constexpr int kBound = 30000;  // generous: states arrive within ~1 s
 
-// A helper process holding `key` (a Lock) until killed.
+// A helper process holding `key` (a Lock, or a permit of a semaphore of
+// bound 2) until killed.
 struct Holder {
   QProcess process;
-  Holder(const QString& dir, const QString& key) {
-    process.start(helper_path(), {"hold", dir, key, "lock"});
+  Holder(const QString& dir, const QString& key, const QString& kind = "lock") {
+    process.start(helper_path(), {"hold", dir, key, kind});
     process.waitForStarted();
     process.waitForReadyRead(kBound);  // prints "held"
   }
@@ -118,7 +119,7 @@ class TestMonitor : public QObject {
     const QPersistentModelIndex job_row = models.locks.index(row_of(models.locks, "job"), 0);
     lock.unlock();
     cache.set("py-rlock", Value::tuple({Value(), 0}));  // a Python RLock, recognised by its value
-    models.apply(source.collect());
+    models.apply(SnapshotSource(dir).collect());  // a first snapshot scans for Python RLocks
     QCOMPARE(cell(models.locks, "py-rlock", 2), QString("free"));
     cache.erase("py-rlock");  // unregistered: its row goes with its key
     Lock other(cache, "other");
@@ -255,6 +256,21 @@ class TestMonitor : public QObject {
     QVERIFY2(has(TimelineView::Span::Mark), qPrintable(seen));  // the force-release
     QVERIFY2(has(TimelineView::Span::Held), qPrintable(seen));  // the dead holder's holding
 
+    // A semaphore with a dead and a live holder: only the dead one's permit
+    // goes back, without asking to force.
+    Holder dead(dir, "gpu", "sem");
+    dead.kill_and_reap();
+    Cache mine(dir.toStdString());
+    BoundedSemaphore gpu(mine, "gpu", 2);
+    gpu.acquire();
+    QTRY_COMPARE_WITH_TIMEOUT(cell(window.models().semaphores, "gpu", 1), QString("2 / 2"), kBound);
+    QTRY_COMPARE_WITH_TIMEOUT(cell(window.models().semaphores, "gpu", 2), QString("held"), kBound);
+    window.tabs()->setCurrentWidget(window.semaphores_view());
+    window.semaphores_view()->selectRow(window.models().semaphores.find("gpu"));
+    QCOMPARE(window.force_release_selected(), QString("returned the permits of 1 dead holder(s) of gpu"));
+    QTRY_COMPARE_WITH_TIMEOUT(cell(window.models().semaphores, "gpu", 1), QString("1 / 2"), kBound);
+    gpu.release();
+
     QCOMPARE(window.register_python_primitive("py-sem", PrimitiveKind::Semaphore, 4), QString("registered py-sem"));
     QTRY_COMPARE_WITH_TIMEOUT(cell(window.models().semaphores, "py-sem", 1), QString("0 / 4"), kBound);
     {  // two keys that expired an hour ago (written with a clock in the past)
@@ -274,6 +290,20 @@ class TestMonitor : public QObject {
     QCOMPARE(root["averagers"].toArray().size(), 1);
     const QImage shot = window.grab().toImage();
     QVERIFY(!shot.isNull() && shot.width() > 100);
+  }
+
+  void main_window_reads_a_fanout_directory() {
+    const QString dir = fresh();
+    {
+      FanoutCache fanout(dir.toStdString(), {.shards = 3});
+      for (int i = 0; i < 60; ++i) fanout.set(i, i);
+    }
+    const std::int64_t in_shard_0 = Cache((dir + "/000").toStdString(), Options{.read_only = true}).size();
+    MainWindow window;
+    window.open_directory(dir, 200ms);
+    QTRY_VERIFY_WITH_TIMEOUT(window.models().last().ok() && window.models().last().overview.count == 60, kBound);
+    QCOMPARE(window.models().last().overview.shards, 3);
+    QTRY_COMPARE_WITH_TIMEOUT(window.keys_model()->total(), qint64(in_shard_0), kBound);
   }
 };
 
