@@ -54,7 +54,7 @@ void Poller::watch_files() {
   QStringList files;
   const QDir dir(directory_);
   for (const QString& sub : {QString("."), QString("000")})
-    for (const QString& name : {"cache.db", "cache.db-wal"})
+    for (const char* name : {"cache.db", "cache.db-wal"})
       if (dir.exists(sub + "/" + name)) files << dir.filePath(sub + "/" + name);
   if (!watcher_.files().isEmpty()) watcher_.removePaths(watcher_.files());
   if (!files.isEmpty()) watcher_.addPaths(files);

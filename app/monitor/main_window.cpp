@@ -69,6 +69,19 @@ QTableView* make_table(QAbstractItemModel* model, QWidget* parent) {
   return view;
 }
 
+// A table above a chart, in a splitter that gives the chart two thirds.
+QSplitter* table_over_chart(QAbstractItemModel* model, const QString& title, const QString& y_label,
+                            QTableView*& table, SeriesChart*& chart) {
+  auto* split = new QSplitter(Qt::Vertical);
+  table = make_table(model, split);
+  chart = new SeriesChart(title, y_label, split);
+  split->addWidget(table);
+  split->addWidget(chart);
+  split->setStretchFactor(0, 1);
+  split->setStretchFactor(1, 2);
+  return split;
+}
+
 QString human_bytes(qint64 n) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(n);
@@ -107,14 +120,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   semaphores_view_ = make_table(&models_.semaphores, this);
   tabs_->addTab(semaphores_view_, "Semaphores");
 
-  auto* averagers = new QSplitter(Qt::Vertical, this);
-  averagers_view_ = make_table(&models_.averagers, averagers);
-  averager_chart_ = new SeriesChart("Running means", "mean", averagers);
-  averagers->addWidget(averagers_view_);
-  averagers->addWidget(averager_chart_);
-  averagers->setStretchFactor(0, 1);
-  averagers->setStretchFactor(1, 2);
-  tabs_->addTab(averagers, "Averagers");
+  tabs_->addTab(table_over_chart(&models_.averagers, "Running means", "mean", averagers_view_, averager_chart_),
+                "Averagers");
 
   auto* timeline = new QSplitter(Qt::Horizontal, this);
   auto* lanes = new QWidget(timeline);
@@ -135,14 +142,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(timeline_keys_, &QListWidget::itemChanged, this, &MainWindow::update_timeline);
   tabs_->addTab(timeline, "Timeline");
 
-  auto* gpu = new QSplitter(Qt::Vertical, this);
-  transfers_view_ = make_table(&models_.transfers, gpu);
-  throughput_chart_ = new SeriesChart("GPU transfer throughput", "MB/s", gpu);
-  gpu->addWidget(transfers_view_);
-  gpu->addWidget(throughput_chart_);
-  gpu->setStretchFactor(0, 1);
-  gpu->setStretchFactor(1, 2);
-  tabs_->addTab(gpu, "GPU transfers");
+  tabs_->addTab(table_over_chart(&models_.transfers, "GPU transfer throughput", "MB/s", transfers_view_,
+                                 throughput_chart_),
+                "GPU transfers");
 
   history_view_ = make_table(&models_.history, this);
   tabs_->addTab(history_view_, "History");

@@ -34,22 +34,19 @@ std::unique_ptr<Device> make_device(std::chrono::microseconds max_delay = 0us, s
 #endif
 }
 
-// Device or pinned memory, freed on scope exit.
-struct DeviceBuffer {
+// Device (or, with Pinned, pinned host) memory, freed on scope exit.
+template <bool Pinned>
+struct Memory {
   Device& device;
   std::size_t bytes;
   unsigned char* data;
-  DeviceBuffer(Device& d, std::size_t n) : device(d), bytes(n), data(static_cast<unsigned char*>(d.allocate_device(n))) {}
-  ~DeviceBuffer() { device.free_device(data); }
-};
-struct PinnedBuffer {
-  Device& device;
-  std::size_t bytes;
-  unsigned char* data;
-  PinnedBuffer(Device& d, std::size_t n) : device(d), bytes(n), data(static_cast<unsigned char*>(d.allocate_pinned(n))) {}
-  ~PinnedBuffer() { device.free_pinned(data); }
+  Memory(Device& d, std::size_t n)
+      : device(d), bytes(n), data(static_cast<unsigned char*>(Pinned ? d.allocate_pinned(n) : d.allocate_device(n))) {}
+  ~Memory() { Pinned ? device.free_pinned(data) : device.free_device(data); }
   std::string str() const { return std::string(reinterpret_cast<const char*>(data), bytes); }
 };
+using DeviceBuffer = Memory<false>;
+using PinnedBuffer = Memory<true>;
 
 std::string random_bytes(std::size_t n, std::uint64_t seed) {
   std::mt19937_64 random(seed);
