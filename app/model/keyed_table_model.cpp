@@ -55,16 +55,24 @@ void KeyedTableModel::merge(const QVector<KeyedRow>& rows) {
     endRemoveRows();
     i = first - 1;
   }
-  // Update the rows that stay.
+  // Update the rows that stay: one dataChanged per run of changed rows.
   QSet<QString> present;
+  int run_start = -1;
+  auto end_run = [&](int end) {
+    if (run_start >= 0) emit dataChanged(index(run_start, 0), index(end - 1, headers_.size() - 1));
+    run_start = -1;
+  };
   for (int i = 0; i < rows_.size(); ++i) {
     const KeyedRow& fresh = rows[incoming.value(rows_[i].key)];
     present.insert(fresh.key);
     if (fresh.cells != rows_[i].cells || fresh.alert != rows_[i].alert || fresh.payload != rows_[i].payload) {
       rows_[i] = fresh;
-      emit dataChanged(index(i, 0), index(i, headers_.size() - 1));
+      if (run_start < 0) run_start = i;
+    } else {
+      end_run(i);
     }
   }
+  end_run(rows_.size());
   // Append new rows.
   QVector<KeyedRow> added;
   for (const KeyedRow& r : rows)

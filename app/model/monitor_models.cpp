@@ -125,7 +125,7 @@ void MonitorModels::apply(const Snapshot& s) {
     history_rows_.push_back({QString::number(e.id),
                            {QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(e.at * 1000)).toString("HH:mm:ss.zzz"),
                             key_text(e.key), event, QString("%1 pid %2").arg(QString::fromStdString(e.host)).arg(e.pid),
-                            duration_text(e.waited)},
+                            QString("%1 ms").arg(e.waited * 1000, 0, 'f', 1)},
                            event == "force-release" || event == "timeout",
                            {}});
   }

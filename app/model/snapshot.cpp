@@ -91,9 +91,13 @@ QString holder_text(const diskcache::HolderInfo& h) {
 }
 
 QString duration_text(double seconds) {
-  if (seconds < 1) return QString("%1 ms").arg(seconds * 1000, 0, 'f', 0);
-  if (seconds < 120) return QString("%1 s").arg(seconds, 0, 'f', 1);
-  return QString("%1 min").arg(seconds / 60, 0, 'f', 1);
+  // Whole seconds: a table refreshed every second stays calm, and a row
+  // changes only when its figure does.
+  if (seconds < 0) return QString("overdue by %1").arg(duration_text(-seconds));
+  if (seconds < 1) return "< 1 s";
+  if (seconds < 120) return QString("%1 s").arg(static_cast<qint64>(seconds));
+  if (seconds < 7200) return QString("%1 min").arg(static_cast<qint64>(seconds / 60));
+  return QString("%1 h").arg(seconds / 3600, 0, 'f', 1);
 }
 
 }  // namespace dcview
