@@ -1,5 +1,6 @@
 // The emulated device: a worker thread per stream running queued operations
 // in order, with optional seeded delays, and poisoned allocations.
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -112,9 +113,11 @@ class EmulatedDevice final : public Device {
   void synchronize(Stream& stream) override { record(stream)->synchronize(); }
 
   void copy_to_host(void* host, const void* device, std::size_t bytes, Stream& stream) override {
+    count_copy();
     as_emulated(stream).enqueue([=] { std::memcpy(host, device, bytes); });
   }
   void copy_to_device(void* device, const void* host, std::size_t bytes, Stream& stream) override {
+    count_copy();
     as_emulated(stream).enqueue([=] { std::memcpy(device, host, bytes); });
   }
   void host_call(Stream& stream, std::function<void()> fn) override { as_emulated(stream).enqueue(std::move(fn)); }
@@ -135,6 +138,11 @@ class EmulatedDevice final : public Device {
     auto* emulated = dynamic_cast<EmulatedStream*>(&stream);
     if (!emulated) throw DeviceError("emulated device: a stream of another device");
     return *emulated;
+  }
+
+  void count_copy() {
+    if (copies_.fetch_add(1) + 1 == options_.fail_copy)
+      throw DeviceError("emulated device: injected failure of copy " + std::to_string(options_.fail_copy));
   }
 
   void* allocate(std::size_t bytes) {
@@ -169,6 +177,7 @@ class EmulatedDevice final : public Device {
 
   static constexpr std::size_t kQuarantineBytes = std::size_t{256} << 20;
   EmulatedOptions options_;
+  std::atomic<std::uint64_t> copies_{0};
   std::mutex mu_;
   std::uint64_t streams_created_ = 0;                      // guarded by mu_
   std::unordered_map<void*, std::size_t> live_;            // guarded by mu_

@@ -57,6 +57,7 @@ struct Job {
   std::vector<std::shared_ptr<Event>> chunk_copied;  // per chunk, on the copy stream
   std::shared_ptr<Event> finished;                   // after the job's last copy
   std::optional<ValueReader> reader;                 // load
+  std::exception_ptr submit_error;                   // queuing the device work failed
   std::promise<void> done;
   Clock::time_point start = Clock::now();
 
@@ -136,6 +137,23 @@ struct Offloader::Impl {
     return job;
   }
 
+  // Queues a job's device work (in copy-stream order) and hands the job to
+  // the I/O thread. If queuing fails part-way (a device error), the job's
+  // gates are opened and it still goes to the I/O thread, which waits for
+  // what was queued before returning its blocks; the ticket holds the error.
+  template <class F>
+  Ticket submit(const std::shared_ptr<Job>& job, F&& queue_device_work) {
+    std::lock_guard submit(submit_mu);
+    try {
+      queue_device_work();
+    } catch (const std::exception&) {
+      job->submit_error = std::current_exception();
+      job->abandon();
+      job->finished = device.record(*copy_stream);  // throws only if the device is gone altogether
+    }
+    return enqueue(job);
+  }
+
   Ticket enqueue(const std::shared_ptr<Job>& job) {
     Ticket ticket{job->finished, job->done.get_future().share()};
     std::lock_guard lock(mu);
@@ -155,9 +173,9 @@ struct Offloader::Impl {
         job = queue.front();
         queue.pop_front();
       }
-      std::exception_ptr error;
+      std::exception_ptr error = job->submit_error;
       try {
-        job->kind == Job::Kind::Offload ? write_job(*job) : read_job(*job);
+        if (!error) job->kind == Job::Kind::Offload ? write_job(*job) : read_job(*job);
       } catch (...) {
         error = std::current_exception();
       }
@@ -261,15 +279,15 @@ Offloader::~Offloader() {
 Ticket Offloader::offload(const Value& key, const void* device_source, std::size_t bytes, Stream& producer) {
   Impl& d = *impl_;
   auto job = d.new_job(Job::Kind::Offload, key, const_cast<void*>(device_source), bytes);
-  std::lock_guard submit(d.submit_mu);
-  d.device.wait(*d.copy_stream, d.device.record(producer));
-  for (std::size_t i = 0; i < job->chunks; ++i) {
-    if (i >= job->blocks.size()) d.device.host_call(*d.copy_stream, [job, i] { job->wait_mark(i); });
-    d.device.copy_to_host(job->staging(i), job->device + i * job->chunk_bytes, job->chunk_length(i), *d.copy_stream);
-    job->chunk_copied.push_back(d.device.record(*d.copy_stream));
-  }
-  job->finished = job->chunks ? job->chunk_copied.back() : d.device.record(*d.copy_stream);
-  return d.enqueue(job);
+  return d.submit(job, [&] {
+    d.device.wait(*d.copy_stream, d.device.record(producer));
+    for (std::size_t i = 0; i < job->chunks; ++i) {
+      if (i >= job->blocks.size()) d.device.host_call(*d.copy_stream, [job, i] { job->wait_mark(i); });
+      d.device.copy_to_host(job->staging(i), job->device + i * job->chunk_bytes, job->chunk_length(i), *d.copy_stream);
+      job->chunk_copied.push_back(d.device.record(*d.copy_stream));
+    }
+    job->finished = job->chunks ? job->chunk_copied.back() : d.device.record(*d.copy_stream);
+  });
 }
 
 Ticket Offloader::load(const Value& key, void* device_destination, std::size_t bytes, Stream& consumer) {
@@ -281,22 +299,23 @@ Ticket Offloader::load(const Value& key, void* device_destination, std::size_t b
     if (reader->size() != static_cast<std::int64_t>(bytes))
       throw InvalidArgument("load: " + key.repr() + " in " + d.store.directory() + " holds " +
                             std::to_string(reader->size()) + " bytes, the destination " + std::to_string(bytes));
-  } catch (const Error&) {
+  } catch (const std::exception&) {
     d.loads.record(Clock::now(), 0, false);
     return failed_ticket(std::current_exception());
   }
   auto job = d.new_job(Job::Kind::Load, key, device_destination, bytes);
   job->reader = std::move(reader);
-  std::lock_guard submit(d.submit_mu);
-  d.device.wait(*d.copy_stream, d.device.record(consumer));
-  for (std::size_t i = 0; i < job->chunks; ++i) {
-    d.device.host_call(*d.copy_stream, [job, i] { job->wait_mark(i); });
-    d.device.copy_to_device(job->device + i * job->chunk_bytes, job->staging(i), job->chunk_length(i), *d.copy_stream);
-    job->chunk_copied.push_back(d.device.record(*d.copy_stream));
-  }
-  job->finished = job->chunks ? job->chunk_copied.back() : d.device.record(*d.copy_stream);
-  d.device.wait(consumer, job->finished);
-  return d.enqueue(job);
+  return d.submit(job, [&] {
+    d.device.wait(*d.copy_stream, d.device.record(consumer));
+    for (std::size_t i = 0; i < job->chunks; ++i) {
+      d.device.host_call(*d.copy_stream, [job, i] { job->wait_mark(i); });
+      d.device.copy_to_device(job->device + i * job->chunk_bytes, job->staging(i), job->chunk_length(i),
+                              *d.copy_stream);
+      job->chunk_copied.push_back(d.device.record(*d.copy_stream));
+    }
+    job->finished = job->chunks ? job->chunk_copied.back() : d.device.record(*d.copy_stream);
+    d.device.wait(consumer, job->finished);
+  });
 }
 
 void Offloader::drain() { impl_->drain(); }

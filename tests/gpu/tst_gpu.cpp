@@ -301,6 +301,28 @@ class TestGpu : public QObject {
     QVERIFY(stored_bytes(cache, "kept") == data);
   }
 
+  // A device error part-way through queuing a transfer fails its ticket,
+  // stores nothing, and returns every staging block; the Offloader goes on.
+  void device_errors_while_queuing_fail_the_ticket() {
+#ifdef DISKCACHE_TEST_CUDA
+    QSKIP("needs the emulated device's fault injection");
+#endif
+    auto device = make_emulated_device({.max_delay = 100us, .fail_copy = 3});
+    Cache cache(fresh());
+    Offloader offloader(*device, cache, {.block_bytes = 4096, .blocks = 2});
+    auto stream = device->create_stream();
+    DeviceBuffer src(*device, 5 * 4096);
+    device->fill(src.data, 0x33, src.bytes, *stream);
+    const Ticket failed = offloader.offload("x", src.data, src.bytes, *stream);  // its 3rd copy fails
+    const std::string message = error_of<DeviceError>(failed);
+    QVERIFY2(message.find("injected failure") != std::string::npos, message.c_str());
+    QVERIFY(!cache.contains("x"));
+    offloader.drain();
+    QCOMPARE(offloader.stats().pool.in_use, std::int64_t(0));
+    offloader.offload("x", src.data, src.bytes, *stream).done.get();
+    QVERIFY(stored_bytes(cache, "x") == std::string(src.bytes, '\x33'));
+  }
+
   void staging_pool_counts_references_loudly() {
     auto device = make_device();
     {

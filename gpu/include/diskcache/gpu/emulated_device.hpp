@@ -22,6 +22,9 @@ struct EmulatedOptions {
   // kFreedPoison (freed memory is kept in a bounded quarantine, so a late
   // read sees poison rather than someone else's data).
   bool poison = true;
+  // For tests: the n-th copy queued (1-based, either direction) throws
+  // DeviceError instead of being queued, as a failing runtime would. 0: never.
+  std::uint64_t fail_copy = 0;
 };
 
 inline constexpr unsigned char kFreshPoison = 0xA5;

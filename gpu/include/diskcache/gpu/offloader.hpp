@@ -25,6 +25,10 @@
 // per transfer, so copying one chunk overlaps the disk I/O of the previous.
 // Transfers run in submission order on one copy stream and one I/O thread.
 //
+// A transfer's errors (cache, file, device) are reported in its ticket;
+// offload/load throw only when the device fails so badly that not even an
+// event can be recorded.
+//
 // Thread-safety: offload/load/stats may be called from any thread. The
 // destructor waits for all transfers; afterwards the pool has no block in use.
 #pragma once
