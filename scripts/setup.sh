@@ -13,6 +13,7 @@ packages=(
   python3 python3-diskcache
   clang-14 libclang-rt-14-dev
   xvfb xauth
+  redis-server libhiredis-dev
 )
 
 missing=()

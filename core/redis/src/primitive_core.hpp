@@ -1,0 +1,87 @@
+// What every Redis primitive shares: its names, its connections (one per
+// server, used by the owning thread only), running its scripts on one
+// server or a quorum, its leases and the waiting loop.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "diskcache/primitives.hpp"
+#include "diskcache/redis/store.hpp"
+#include "store_impl.hpp"
+
+namespace diskcache::redis::detail {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// This process and thread: "host:pid:start_time:thread" (an RLock's owner).
+std::string self_owner();
+// A fresh holder token: self_owner() + "/" + 64 random bits in hex.
+std::string fresh_token();
+// "host\tboot\tpidns\tpid\tstart\tthread" of the calling thread.
+std::string self_record();
+
+// One acquisition this object holds.
+struct Held {
+  std::string token;
+  std::uint64_t fence = 0;
+  std::uint64_t lease_id = 0;  // 0: fixed expiry, not renewed
+  std::shared_ptr<std::atomic<bool>> lost = std::make_shared<std::atomic<bool>>(false);
+  std::optional<SteadyTime> expires;  // fixed expiry
+  bool valid() const { return !lost->load() && (!expires || std::chrono::steady_clock::now() < *expires); }
+};
+
+struct PrimitiveCore {
+  PrimitiveCore(Store& store, std::string key, PrimitiveOptions options, std::string kind, const char* state_suffix);
+  ~PrimitiveCore();
+
+  std::shared_ptr<StoreImpl> store;
+  std::string key;
+  PrimitiveOptions options;
+  std::string kind;  // the registry's label: "lock", "rlock", "semaphore:<bound>", "averager"
+  KeyNames names;
+  std::vector<std::unique_ptr<Link>> links;
+  std::unique_ptr<Subscriber> subscriber;
+  std::vector<Held> holds;  // acquisitions by this object, latest last
+  std::int64_t depth = 0;   // RLock: nesting taken through this object
+
+  void require_single_server(const char* what) const;
+  // ms of an acquisition: the fixed expiry, or the lease.
+  std::chrono::milliseconds ttl() const;
+  // ARGV for a script (see scripts.hpp).
+  std::vector<std::string> args(const std::string& token, std::chrono::milliseconds ttl, const std::string& extra,
+                                double waited_ms = 0, bool history = true) const;
+
+  // Runs `script` on one server (single mode). Throws ConnectionError.
+  std::int64_t run(const Script& script, const std::vector<std::string>& args);
+  // Runs `script` on every server: each result, or nullopt where the server
+  // failed (its error in `errors`).
+  std::vector<std::optional<std::int64_t>> run_all(const Script& script, const std::vector<std::string>& args,
+                                                   std::string& errors);
+
+  // One acquisition attempt with `acquire` (on a majority in quorum mode,
+  // within the validity time; a failed quorum attempt is undone). Returns
+  // the fence (> 0), or minus a wait hint in ms. Throws ConnectionError
+  // when too few servers answer.
+  // `undo` (may be null) removes `token`'s acquisition.
+  std::int64_t try_acquire(const Script& acquire, const Script* undo, const std::string& token,
+                           const std::string& extra, double waited_ms);
+  // Starts renewing `held` (unless a fixed expiry is set) after acquiring.
+  void start_lease(Held& held, const Script& extend, const std::string& token);
+  void stop_lease(Held& held);
+
+  // Calls try_once(waited_ms) until it returns > 0 (true), `deadline`
+  // passes or `stop` is requested (false; a timed wait records "timeout").
+  // Sleeps on the key's wake channel between tries, at most the hint, the
+  // fallback poll or the deadline.
+  bool wait_loop(const std::function<std::int64_t(double)>& try_once, std::optional<SteadyTime> deadline,
+                 const std::stop_token& stop);
+};
+
+}  // namespace diskcache::redis::detail
