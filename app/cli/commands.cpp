@@ -15,6 +15,7 @@
 #include "diskcache/error.hpp"
 #include "diskcache/gpu/transfer_stats.hpp"
 #include "diskcache/inspect.hpp"
+#include "redis_source.hpp"
 #include "store.hpp"
 #include "value_text.hpp"
 
@@ -202,27 +203,44 @@ int get(Store& store, const Value& key, bool json) {
   return kOk;
 }
 
-int locks(Store& store, bool json) {
+void print_primitives(const std::vector<diskcache::PrimitiveInfo>& primitives, bool json) {
   QJsonArray out;
-  for (auto& shard : store.shards())
-    for (const auto& p : diskcache::inspect_primitives(*shard)) {
-      if (json) {
-        out.append(primitive_json(p));
-        continue;
-      }
-      const QString state = p.stale() ? "STALE" : (p.held ? "held" : "free");
-      QString usage = p.bound ? QString("%1/%2").arg(p.in_use).arg(*p.bound) : QString::number(p.in_use);
-      if (p.kind == diskcache::PrimitiveKind::Averager)
-        usage = p.mean ? QString("mean %1 of %2").arg(*p.mean).arg(p.samples) : "empty";
-      print(QString("%1  %2  %3  %4  %5")
-                .arg(QString::fromStdString(std::string(diskcache::to_string(p.kind))), -9)
-                .arg(QString::fromStdString(p.key.repr()), -24)
-                .arg(state, -5)
-                .arg(usage, -8)
-                .arg(holder_text(p)));
+  for (const auto& p : primitives) {
+    if (json) {
+      out.append(primitive_json(p));
+      continue;
     }
+    const QString state = p.stale() ? "STALE" : (p.held ? "held" : "free");
+    QString usage = p.bound ? QString("%1/%2").arg(p.in_use).arg(*p.bound) : QString::number(p.in_use);
+    if (p.kind == diskcache::PrimitiveKind::Averager)
+      usage = p.mean ? QString("mean %1 of %2").arg(*p.mean).arg(p.samples) : "empty";
+    print(QString("%1  %2  %3  %4  %5")
+              .arg(QString::fromStdString(std::string(diskcache::to_string(p.kind))), -9)
+              .arg(QString::fromStdString(p.key.repr()), -24)
+              .arg(state, -5)
+              .arg(usage, -8)
+              .arg(holder_text(p)));
+  }
   if (json) print_json(out);
+}
+
+int locks(Store& store, bool json) {
+  std::vector<diskcache::PrimitiveInfo> all;
+  for (auto& shard : store.shards())
+    for (auto& p : diskcache::inspect_primitives(*shard)) all.push_back(std::move(p));
+  print_primitives(all, json);
   return kOk;
+}
+
+int print_release(diskcache::ForceReleaseResult result, const QString& name) {
+  switch (result) {
+    case diskcache::ForceReleaseResult::Released: print("released " + name); return kOk;
+    case diskcache::ForceReleaseResult::NotHeld: print("not held: " + name); return kNotFound;
+    case diskcache::ForceReleaseResult::RefusedAlive:
+      print("refused: a holder of " + name + " is alive or unknown; use --force to release it anyway");
+      return kRefused;
+  }
+  return kError;
 }
 
 int check(Store& store, bool fix, bool json) {
@@ -243,19 +261,59 @@ int check(Store& store, bool fix, bool json) {
   return warnings.isEmpty() || fix ? kOk : kNotFound;
 }
 
-int watch(Store& store, const QString& dir, double interval, qint64 iterations) {
+// Redraws `body` every `interval` seconds (forever when iterations < 0).
+template <class Body>
+int watch(const QString& location, double interval, qint64 iterations, Body&& body) {
   for (qint64 i = 0; iterations < 0 || i < iterations; ++i) {
-    const Totals t = totals(store);
     std::cout << "\x1b[2J\x1b[H";  // clear the terminal
-    print(QString("diskcache watch  %1   (Ctrl-C to stop)").arg(dir));
-    print(QString("items %1   volume %2   hits %3   misses %4").arg(t.count).arg(t.volume).arg(t.hits).arg(t.misses));
-    print("");
-    locks(store, false);
+    print(QString("diskcache watch  %1   (Ctrl-C to stop)").arg(location));
+    body();
     std::cout.flush();
     if (iterations >= 0 && i + 1 >= iterations) break;
     std::this_thread::sleep_for(std::chrono::duration<double>(interval));
   }
   return kOk;
+}
+
+// A Redis store holds primitives only: stats, locks, release and watch.
+int run_redis_command(const QString& command, const QStringList& args, const QCommandLineParser& o, bool json) {
+  dcview::RedisSource redis(args[0].toStdString());
+  if (command == "locks") {
+    print_primitives(redis.primitives(), json);
+    return kOk;
+  }
+  if (command == "stats") {
+    std::map<std::string, qint64> kinds;
+    qint64 held = 0, stale = 0;
+    const auto all = redis.primitives();
+    for (const auto& p : all) {
+      ++kinds[std::string(diskcache::to_string(p.kind))];
+      held += p.held;
+      stale += p.stale();
+    }
+    if (json) {
+      QJsonObject by_kind;
+      for (const auto& [kind, n] : kinds) by_kind[QString::fromStdString(kind)] = n;
+      print_json(QJsonObject{{"location", args[0]}, {"servers", redis.servers()}, {"primitives", static_cast<qint64>(all.size())},
+                             {"kinds", by_kind}, {"held", held}, {"stale", stale}});
+    } else {
+      print(QString("location    %1 (%2 server(s))").arg(args[0]).arg(redis.servers()));
+      print(QString("primitives  %1 (%2 held, %3 stale)").arg(all.size()).arg(held).arg(stale));
+      for (const auto& [kind, n] : kinds) print(QString("  %1 %2").arg(QString::fromStdString(kind), -10).arg(n));
+    }
+    return kOk;
+  }
+  if (command == "release") {
+    std::optional<std::string> holder;
+    if (o.isSet("holder")) holder = o.value("holder").toStdString();
+    return print_release(redis.force_release(args[1].toStdString(), o.isSet("force"), holder), args[1]);
+  }
+  if (command == "watch")
+    return watch(args[0], o.isSet("interval") ? o.value("interval").toDouble() : 1.0,
+                 o.isSet("iterations") ? o.value("iterations").toLongLong() : -1,
+                 [&] { print_primitives(redis.primitives(), false); });
+  throw diskcache::InvalidArgument("'" + command.toStdString() + "' needs a cache directory: a Redis store holds "
+                                   "primitives only (stats, locks, release, watch)");
 }
 
 }  // namespace
@@ -274,6 +332,7 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
                                          .arg(expected->second)
                                          .arg(args.size())
                                          .toStdString());
+  if (dcview::is_redis_location(args[0])) return run_redis_command(command, args, o, json);
   const bool writes = command == "set" || command == "rm" || command == "release" || command == "evict" ||
                       (command == "check" && o.isSet("fix"));
   Store store(args[0].toStdString(), writes);
@@ -295,14 +354,8 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
     const Value key = key_arg(args[1], o);
     std::optional<std::string> holder;
     if (o.isSet("holder")) holder = o.value("holder").toStdString();
-    switch (diskcache::force_release(store.shard_for(key), key, o.isSet("force"), holder)) {
-      case diskcache::ForceReleaseResult::Released: print("released " + QString::fromStdString(key.repr())); return kOk;
-      case diskcache::ForceReleaseResult::NotHeld: print("not held: " + QString::fromStdString(key.repr())); return kNotFound;
-      case diskcache::ForceReleaseResult::RefusedAlive:
-        print("refused: a holder of " + QString::fromStdString(key.repr()) +
-              " is alive or unknown; use --force to release it anyway");
-        return kRefused;
-    }
+    return print_release(diskcache::force_release(store.shard_for(key), key, o.isSet("force"), holder),
+                         QString::fromStdString(key.repr()));
   }
   if (command == "check") return check(store, o.isSet("fix"), json);
   if (command == "evict") {
@@ -312,8 +365,13 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
     json ? print_json(QJsonObject{{"removed", static_cast<qint64>(removed)}}) : print(QString("removed %1").arg(removed));
     return kOk;
   }
-  return watch(store, args[0], o.isSet("interval") ? o.value("interval").toDouble() : 1.0,
-               o.isSet("iterations") ? o.value("iterations").toLongLong() : -1);
+  return watch(args[0], o.isSet("interval") ? o.value("interval").toDouble() : 1.0,
+               o.isSet("iterations") ? o.value("iterations").toLongLong() : -1, [&] {
+                 const Totals t = totals(store);
+                 print(QString("items %1   volume %2   hits %3   misses %4").arg(t.count).arg(t.volume).arg(t.hits).arg(t.misses));
+                 print("");
+                 locks(store, false);
+               });
 }
 
 }  // namespace cli

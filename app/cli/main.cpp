@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
       "  check DIR [--fix]         verify the database and value files (exit 1 on problems)\n"
       "  evict DIR --tag T         remove every item with tag T\n"
       "  watch DIR                 live text view [--interval S] [--iterations N]\n\n"
+      "DIR may also be a Redis store, redis://host:port[/db] (comma-separated for a quorum),\n"
+      "for stats, locks, release and watch.\n"
       "Keys are text unless --key-int, --key-float or --key-bytes (hex) says otherwise.\n"
       "Exit codes: 0 ok, 1 not found / problems, 2 usage, 3 error, 4 refused.");
   parser.addHelpOption();

@@ -24,45 +24,62 @@ Snapshot SnapshotSource::collect() {
   QElapsedTimer timer;
   timer.start();
   try {
-    const auto now_identity = identity();
-    if (store_ && now_identity != opened_identity_) store_.reset();
-    if (!store_) {
-      store_ = std::make_unique<Store>(directory_.toStdString(), false);
-      opened_identity_ = now_identity;
-      last_event_id_ = 0;
-      snapshots_ = 0;
-    }
-    ++snapshots_;
-    auto& shards = store_->shards();
-    s.overview.shards = static_cast<int>(shards.size());
-    s.overview.fanout = store_->fanout();
-    s.overview.eviction_policy = QString::fromUtf8(std::string(diskcache::to_string(shards.front()->eviction_policy())));
-    for (std::size_t i = 0; i < shards.size(); ++i) {
-      auto& shard = shards[i];
-      s.overview.count += shard->size();
-      s.overview.volume += shard->volume();
-      s.overview.size_limit += shard->size_limit();
-      const auto stats = shard->stats(false, false);
-      s.overview.hits += stats.hits;
-      s.overview.misses += stats.misses;
-      for (auto& info : primitives_of(i, *shard))
-        s.primitives.push_back({static_cast<int>(i), std::move(info)});
-      auto events = diskcache::primitive_history(*shard, shards.size() == 1 ? last_event_id_ : 0, 2000);
-      if (shards.size() == 1) {
-        if (!events.empty()) last_event_id_ = events.back().id;
-        std::move(events.begin(), events.end(), std::back_inserter(s.new_events));
-      }
-    }
-    for (auto& [name, value] : shards.front()->side_list(diskcache::gpu::kStatsSpace))
-      if (name.type() == diskcache::Value::Type::Text)
-        s.transfers.push_back(diskcache::gpu::report_from_value(name.as_text(), value));
+    is_redis_location(directory_) ? collect_redis(s) : collect_directory(s);
   } catch (const std::exception& e) {
     s.error = QString::fromUtf8(e.what());
     store_.reset();  // reopen next time
+    redis_.reset();
   }
   s.taken = QDateTime::currentDateTime();
   s.elapsed_ms = static_cast<double>(timer.nsecsElapsed()) / 1e6;
   return s;
+}
+
+void SnapshotSource::collect_redis(Snapshot& s) {
+  if (!redis_) {
+    redis_ = std::make_unique<RedisSource>(directory_.toStdString());
+    last_event_id_ = 0;
+  }
+  s.overview.shards = redis_->servers();
+  s.overview.eviction_policy = redis_->servers() > 1 ? "redis (quorum)" : "redis";
+  for (auto& info : redis_->primitives()) s.primitives.push_back({0, std::move(info)});
+  s.new_events = redis_->history(last_event_id_, 2000);
+  if (!s.new_events.empty()) last_event_id_ = s.new_events.back().id;
+}
+
+void SnapshotSource::collect_directory(Snapshot& s) {
+  const auto now_identity = identity();
+  if (store_ && now_identity != opened_identity_) store_.reset();
+  if (!store_) {
+    store_ = std::make_unique<Store>(directory_.toStdString(), false);
+    opened_identity_ = now_identity;
+    last_event_id_ = 0;
+    snapshots_ = 0;
+  }
+  ++snapshots_;
+  auto& shards = store_->shards();
+  s.overview.shards = static_cast<int>(shards.size());
+  s.overview.fanout = store_->fanout();
+  s.overview.eviction_policy = QString::fromUtf8(std::string(diskcache::to_string(shards.front()->eviction_policy())));
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    auto& shard = shards[i];
+    s.overview.count += shard->size();
+    s.overview.volume += shard->volume();
+    s.overview.size_limit += shard->size_limit();
+    const auto stats = shard->stats(false, false);
+    s.overview.hits += stats.hits;
+    s.overview.misses += stats.misses;
+    for (auto& info : primitives_of(i, *shard))
+      s.primitives.push_back({static_cast<int>(i), std::move(info)});
+    auto events = diskcache::primitive_history(*shard, shards.size() == 1 ? last_event_id_ : 0, 2000);
+    if (shards.size() == 1) {
+      if (!events.empty()) last_event_id_ = events.back().id;
+      std::move(events.begin(), events.end(), std::back_inserter(s.new_events));
+    }
+  }
+  for (auto& [name, value] : shards.front()->side_list(diskcache::gpu::kStatsSpace))
+    if (name.type() == diskcache::Value::Type::Text)
+      s.transfers.push_back(diskcache::gpu::report_from_value(name.as_text(), value));
 }
 
 std::vector<diskcache::PrimitiveInfo> SnapshotSource::primitives_of(std::size_t shard_index, diskcache::Cache& shard) {

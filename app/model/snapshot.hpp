@@ -12,6 +12,7 @@
 
 #include "diskcache/gpu/transfer_stats.hpp"
 #include "diskcache/inspect.hpp"
+#include "redis_source.hpp"
 #include "store.hpp"
 
 namespace dcview {
@@ -50,9 +51,9 @@ struct Snapshot {
   bool ok() const { return error.isEmpty(); }
 };
 
-// Keeps a read-only view of one directory and takes snapshots of it. Opens
-// lazily, and reopens after an error or when the database file was
-// replaced. Use from one thread at a time.
+// Keeps a read-only view of one directory (or Redis store: "redis://...")
+// and takes snapshots of it. Opens lazily, and reopens after an error or
+// when the database file was replaced. Use from one thread at a time.
 class SnapshotSource {
  public:
   explicit SnapshotSource(QString directory) : directory_(std::move(directory)) {}
@@ -70,9 +71,13 @@ class SnapshotSource {
   // followed key by key.
   static constexpr int kFullScanEvery = 10;
   std::vector<diskcache::PrimitiveInfo> primitives_of(std::size_t shard_index, diskcache::Cache& shard);
+  void collect_directory(Snapshot& s);
+  // A Redis store has primitives and history only (no items, no GPU rows).
+  void collect_redis(Snapshot& s);
 
   QString directory_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<RedisSource> redis_;
   std::pair<quint64, quint64> opened_identity_{0, 0};
   int snapshots_ = 0;
   std::vector<std::vector<diskcache::Value>> python_rlocks_;  // per shard

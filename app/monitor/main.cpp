@@ -1,4 +1,4 @@
-// diskcache-monitor [DIRECTORY] [--interval MS] [--screenshot FILE.png [--delay MS]]
+// diskcache-monitor [DIRECTORY | redis://host:port[/db]] [--interval MS] [--screenshot FILE.png [--delay MS]]
 // Watches a cache or fanout directory live (read-only unless a person asks
 // for a write). --screenshot renders the window (also offscreen, for
 // headless machines), writes the PNG after the first refreshes and exits.
@@ -20,7 +20,9 @@ int main(int argc, char** argv) {
   parser.setApplicationDescription("Live monitor for diskcache directories: locks, semaphores, averagers, GPU "
                                    "transfers, keys.");
   parser.addHelpOption();
-  parser.addPositionalArgument("directory", "cache or fanout directory (default: the last one opened)");
+  parser.addPositionalArgument("directory",
+                               "cache or fanout directory, or a Redis store redis://host:port[/db] "
+                               "(default: the last one opened)");
   QCommandLineOption interval({"i", "interval"}, "refresh interval in milliseconds (default 1000)", "ms", "1000");
   QCommandLineOption screenshot("screenshot", "write a PNG of the window to FILE and exit", "file");
   QCommandLineOption delay("delay", "with --screenshot: milliseconds to watch first (default 4000)", "ms", "4000");

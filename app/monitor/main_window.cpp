@@ -25,10 +25,12 @@
 #include <QToolBar>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
+#include <functional>
 
 #include "charts.hpp"
 #include "diskcache/error.hpp"
 #include "keys_model.hpp"
+#include "redis_source.hpp"
 #include "timeline.hpp"
 
 namespace dcview {
@@ -178,7 +180,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   keys_layout->addLayout(search_row);
   keys_layout->addWidget(keys_view);
   keys_layout->addWidget(keys_status);
-  tabs_->addTab(keys, "Keys");
+  keys_tab_ = tabs_->addTab(keys, "Keys");
 
   setCentralWidget(tabs_);
   connect(tabs_, &QTabWidget::currentChanged, this, [this] {
@@ -216,6 +218,13 @@ void MainWindow::build_menus() {
   QMenu* file = menuBar()->addMenu("&File");
   QAction* open = file->addAction("&Open directory...", this, &MainWindow::choose_directory);
   open->setShortcut(QKeySequence::Open);
+  file->addAction("Open &Redis store...", this, [this] {
+    bool ok = false;
+    const QString url = QInputDialog::getText(this, "Open a Redis store",
+                                              "redis://host:port[/db] (comma-separated for a quorum):",
+                                              QLineEdit::Normal, "redis://127.0.0.1:6379", &ok);
+    if (ok && is_redis_location(url.trimmed())) open_directory(url.trimmed());
+  });
   recent_menu_ = file->addMenu("Open &recent");
   rebuild_recent_menu();
   QAction* export_action = file->addAction(QIcon(":/icons/export.png"), "&Export snapshot as JSON...", this, [this] {
@@ -273,17 +282,20 @@ void MainWindow::open_directory(const QString& directory, std::chrono::milliseco
   remember_directory(directory);
   setWindowTitle(QString("diskcache monitor - %1").arg(directory));
   status_->setText("opening " + directory + "...");
-  {  // the key browser: the cache's database, or one shard's at a time
+  {  // the key browser: the cache's database, or one shard's at a time (a Redis store has no keys)
+    const bool redis = is_redis_location(directory);
+    tabs_->setTabEnabled(keys_tab_, !redis);
     QSignalBlocker block(keys_shard_);
     keys_shard_->clear();
-    for (int shard = 0; shard < 1000; ++shard) {
+    for (int shard = 0; shard < 1000 && !redis; ++shard) {
       const QString db = QString("%1/%2/cache.db").arg(directory).arg(shard, 3, 10, QChar('0'));
       if (!QFileInfo::exists(db)) break;
       keys_shard_->addItem(QString("shard %1").arg(shard, 3, 10, QChar('0')), db);
     }
     keys_shard_->setVisible(keys_shard_->count() > 0);
-    keys_model_->set_database(keys_shard_->count() > 0 ? keys_shard_->itemData(0).toString()
-                                                       : directory + "/cache.db");
+    keys_model_->set_database(redis ? QString()
+                              : keys_shard_->count() > 0 ? keys_shard_->itemData(0).toString()
+                                                         : directory + "/cache.db");
   }
   poller_->start();
 }
@@ -374,27 +386,44 @@ QString MainWindow::force_release_selected() {
   const QString name = key_text(ref.key);
   if (!confirm(QString("Force-release %1? Its holders lose it; waiters are woken.").arg(name))) return "cancelled";
   try {
-    Store store(poller_->directory().toStdString(), true);  // an explicit write
-    diskcache::Cache& cache = *store.shards().at(static_cast<std::size_t>(ref.shard));
+    // The primitive behind the row, in a cache directory (an explicit write) or a Redis store.
+    const std::string location = poller_->directory().toStdString();
+    std::unique_ptr<Store> store;
+    std::unique_ptr<RedisSource> redis;
+    std::function<std::optional<diskcache::PrimitiveInfo>()> inspect;
+    std::function<diskcache::ForceReleaseResult(bool, const std::optional<std::string>&)> release;
+    if (is_redis_location(poller_->directory())) {
+      redis = std::make_unique<RedisSource>(location);
+      const std::string key = ref.key.as_text();
+      inspect = [&redis, key] { return redis->primitive(key); };
+      release = [&redis, key](bool force, const auto& holder) { return redis->force_release(key, force, holder); };
+    } else {
+      store = std::make_unique<Store>(location, true);
+      diskcache::Cache& cache = *store->shards().at(static_cast<std::size_t>(ref.shard));
+      inspect = [&cache, &ref] { return diskcache::inspect_primitive(cache, ref.key); };
+      release = [&cache, &ref](bool force, const auto& holder) {
+        return diskcache::force_release(cache, ref.key, force, holder);
+      };
+    }
     auto result = diskcache::ForceReleaseResult::NotHeld;
     // A semaphore: return the dead holders' permits one by one, leaving the
     // live holders theirs.
     int returned = 0;
-    if (auto info = diskcache::inspect_primitive(cache, ref.key); info && info->kind == diskcache::PrimitiveKind::Semaphore)
+    if (auto info = inspect(); info && info->kind == diskcache::PrimitiveKind::Semaphore)
       for (const auto& holder : info->holders)
         if (holder.state == diskcache::HolderState::Stale &&
-            diskcache::force_release(cache, ref.key, false, holder.id) == diskcache::ForceReleaseResult::Released)
+            release(false, holder.id) == diskcache::ForceReleaseResult::Released)
           ++returned;
     if (returned > 0) {
       poller_->refresh_now();
       return QString("returned the permits of %1 dead holder(s) of %2").arg(returned).arg(name);
     }
-    result = diskcache::force_release(cache, ref.key);
+    result = release(false, std::nullopt);
     if (result == diskcache::ForceReleaseResult::RefusedAlive) {
       if (!confirm(QString("A holder of %1 is alive or cannot be checked (a Python process or another host). "
                            "Force it anyway?").arg(name)))
         return "refused: a holder is alive";
-      result = diskcache::force_release(cache, ref.key, true);
+      result = release(true, std::nullopt);
     }
     poller_->refresh_now();
     switch (result) {
@@ -410,6 +439,7 @@ QString MainWindow::force_release_selected() {
 
 QString MainWindow::register_python_primitive(const QString& key, diskcache::PrimitiveKind kind, qint64 bound) {
   if (!poller_) return "no directory open";
+  if (is_redis_location(poller_->directory())) return "nothing to register: a Redis store's primitives register themselves";
   if (!confirm(QString("Register %1 as a Python %2?").arg(key, kind == diskcache::PrimitiveKind::Lock ? "Lock" : "BoundedSemaphore")))
     return "cancelled";
   try {
@@ -426,6 +456,10 @@ QString MainWindow::register_python_primitive(const QString& key, diskcache::Pri
 }
 
 qint64 MainWindow::purge_expired() {
+  if (poller_ && is_redis_location(poller_->directory())) {
+    statusBar()->showMessage("nothing to purge: a Redis store keeps no cache items", 8000);
+    return -1;
+  }
   if (!poller_ || !confirm("Remove every expired key now?")) return -1;
   QProgressDialog progress("Purging expired keys...", QString(), 0, 100, this);
   progress.setWindowModality(Qt::WindowModal);

@@ -91,6 +91,7 @@ class MainWindow : public QMainWindow {
   double first_refresh_ms_ = -1, longest_refresh_ms_ = 0;
   KeysModel* keys_model_ = nullptr;
   QComboBox* keys_shard_ = nullptr;  // fanout directories: which shard's keys
+  int keys_tab_ = -1;                // disabled for a Redis store (no keys)
   QMap<QString, QLabel*> overview_;
   QLabel* status_ = nullptr;
   QMenu* recent_menu_ = nullptr;
