@@ -3,8 +3,8 @@
 #   bash scripts/test.sh
 # 1. installs the Debian packages (scripts/setup.sh),
 # 2. builds everything and runs every CTest test,
-# 3. rebuilds the core with AddressSanitizer + UBSan and runs its tests,
-# 4. builds the gpu tests with ThreadSanitizer and runs them,
+# 3. rebuilds the core (and redis) with AddressSanitizer + UBSan and runs their tests,
+# 4. builds the gpu and redis tests with ThreadSanitizer and runs them,
 # 5. builds the pickle decoder's libFuzzer target and fuzzes it briefly.
 # Builds go to build/, build-asan/, build-tsan/ (reused when present); -j2.
 set -euo pipefail
@@ -22,10 +22,10 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDISKCACHE_SANITIZE=
       -DDISKCACHE_BUILD_APP=OFF -DDISKCACHE_BUILD_BENCH=OFF -DDISKCACHE_CUDA=OFF >/dev/null
 cmake --build build-asan -j2
 
-echo "== build the gpu tests with ThreadSanitizer"
+echo "== build the gpu and redis tests with ThreadSanitizer"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDISKCACHE_TSAN=ON \
       -DDISKCACHE_BUILD_APP=OFF -DDISKCACHE_BUILD_BENCH=OFF -DDISKCACHE_CUDA=OFF >/dev/null
-cmake --build build-tsan -j2 --target tst_gpu
+cmake --build build-tsan -j2 --target tst_gpu tst_redis
 
 echo "== fuzz the pickle decoder (libFuzzer, 30 s)"
 mkdir -p build-fuzz
@@ -36,12 +36,12 @@ cp -r tests/fuzz/corpus build-fuzz/corpus-run 2>/dev/null || true
 build-fuzz/fuzz_pickle -max_total_time=30 -max_len=4096 -rss_limit_mb=2048 \
   -artifact_prefix=build-fuzz/ build-fuzz/corpus-run 2>&1 | tail -n 2
 
-echo "== core tests under sanitizers"
+echo "== core and redis tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan -L core -E consumer_package --output-on-failure -j2
+  ctest --test-dir build-asan -L "core|redis" -E consumer_package --output-on-failure -j2
 
-echo "== gpu tests under ThreadSanitizer"
-TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -R '^tst_gpu$' --output-on-failure
+echo "== gpu and redis tests under ThreadSanitizer"
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -R '^(tst_gpu|tst_redis)$' --output-on-failure
 
 echo "== all tests"
 ctest --test-dir build --output-on-failure -j2

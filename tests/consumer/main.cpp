@@ -2,6 +2,10 @@
 #include <diskcache/gpu/emulated_device.hpp>
 #include <diskcache/gpu/offloader.hpp>
 
+#ifdef CONSUMER_HAS_REDIS
+#include <diskcache/redis/primitives.hpp>
+#endif
+
 #include <cstdio>
 #include <cstring>
 
@@ -25,5 +29,10 @@ int main(int argc, char** argv) {
   }
   device->free_device(buffer);
   std::printf("gpu round trip=%d\n", round_trip);
+#ifdef CONSUMER_HAS_REDIS
+  // diskcache::redis links and parses (no server needed for this).
+  const auto store = diskcache::redis::Store::open("redis://127.0.0.1:6379/2");
+  std::printf("redis=%s\n", store.url().c_str());
+#endif
   return value == 42 && round_trip ? 0 : 1;
 }
