@@ -3,6 +3,8 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,6 +45,8 @@ class RedisServer {
   void start() {
     process_ = std::make_unique<QProcess>();
     process_->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    // The server dies with the test, even when the test is killed.
+    process_->setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
     QStringList args{"--port", QString::number(port_), "--bind", "127.0.0.1", "--dir", dir_.path(),
                      "--save", "", "--daemonize", "no", "--protected-mode", "no", "--logfile", "redis.log"};
     args << "--appendonly" << (durable_ ? "yes" : "no");
