@@ -360,8 +360,30 @@ class TestRedis : public QObject {
     QVERIFY_THROWS_EXCEPTION(ConnectionError, (void)other.try_lock());
     QVERIFY_THROWS_EXCEPTION(ConnectionError, (void)other.try_lock_for(100ms));
     QVERIFY(!other.owns_lock());
-    // A restarted server (without persistence) is used again.
+
+    // A restarted server (without persistence) is used again; a holder
+    // whose token it lost learns so at its next renewal.
     server->start();
+    QVERIFY(other.try_lock());
+    server->kill();
+    server->start();
+    QTRY_VERIFY_WITH_TIMEOUT(!other.owns_lock(), 10000);
+    QVERIFY_THROWS_EXCEPTION(NotHeld, other.release());
+    QVERIFY(lock.try_lock());
+    lock.release();
+
+    // A server that stops answering: a timeout, named, never "acquired".
+    ::kill(static_cast<pid_t>(server->pid()), SIGSTOP);
+    try {
+      (void)other.try_lock();
+      ::kill(static_cast<pid_t>(server->pid()), SIGCONT);
+      QFAIL("acquired from a server that does not answer");
+    } catch (const ConnectionError& e) {
+      ::kill(static_cast<pid_t>(server->pid()), SIGCONT);
+      QVERIFY2(std::string(e.what()).find("no answer within 500 ms") != std::string::npos, e.what());
+    }
+    QVERIFY(!other.owns_lock());
+    QTRY_VERIFY_WITH_TIMEOUT(!other.locked(), 10000);  // a late acquisition, if any, was undone or expires
   }
 
   void fencing_tokens_survive_a_durable_restart() {

@@ -78,6 +78,7 @@ class RedisServer {
     process_.reset();
   }
   bool running() const { return process_ != nullptr; }
+  qint64 pid() const { return process_ ? process_->processId() : 0; }
 
   diskcache::redis::Endpoint endpoint() const { return diskcache::redis::Endpoint{"127.0.0.1", port_, 0}; }
   std::string url() const { return endpoint().url(); }

@@ -119,17 +119,28 @@ redisContext* Link::connected() {
   return c_;
 }
 
+Reply Link::send(const std::vector<std::string>& argv, const std::string& doing) {
+  for (int attempt = 0;; ++attempt) {
+    const bool reused = c_ != nullptr;
+    redisContext* c = connected();
+    Reply r(call(c, argv));
+    if (r.raw()) return r;
+    // A reused connection the server closed meanwhile (a restart, an idle
+    // timeout) never delivered the command: once more on a new one.
+    const bool closed = c->err == REDIS_ERR_EOF || (c->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE));
+    if (!reused || !closed || attempt > 0) fail(doing);
+    close();
+  }
+}
+
 Reply Link::command(const std::vector<std::string>& argv) {
-  redisContext* c = connected();
-  Reply r(call(c, argv));
-  if (!r.raw()) fail(argv.empty() ? std::string("command") : argv[0]);
+  Reply r = send(argv, argv.empty() ? std::string("command") : argv[0]);
   if (r.raw()->type == REDIS_REPLY_ERROR) throw Error(endpoint_.url() + ": " + argv[0] + ": " + r.text());
   return r;
 }
 
 Reply Link::eval(const Script& script, const std::vector<std::string>& keys, const std::vector<std::string>& args) {
   for (int attempt = 0; attempt < 2; ++attempt) {
-    redisContext* c = connected();
     auto found = loaded_.find(script.name);
     if (found == loaded_.end()) {
       Reply sha = command({"SCRIPT", "LOAD", script.source});
@@ -138,8 +149,7 @@ Reply Link::eval(const Script& script, const std::vector<std::string>& keys, con
     std::vector<std::string> argv{"EVALSHA", found->second, std::to_string(keys.size())};
     argv.insert(argv.end(), keys.begin(), keys.end());
     argv.insert(argv.end(), args.begin(), args.end());
-    Reply r(call(c, argv));
-    if (!r.raw()) fail(std::string("script ") + script.name);
+    Reply r = send(argv, std::string("script ") + script.name);
     if (r.raw()->type != REDIS_REPLY_ERROR) return r;
     const std::string message = r.text();
     if (message.rfind("NOSCRIPT", 0) == 0) {  // a restarted server forgot it

@@ -69,6 +69,8 @@ class Link {
  private:
   friend class Subscriber;
   redisContext* connected();
+  // Sends one command and reads its reply (a server error reply included).
+  Reply send(const std::vector<std::string>& argv, const std::string& doing);
   [[noreturn]] void fail(const std::string& doing);
 
   Endpoint endpoint_;
