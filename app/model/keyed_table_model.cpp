@@ -1,6 +1,7 @@
 #include "keyed_table_model.hpp"
 
 #include <QHash>
+#include <algorithm>
 #include <QSet>
 
 namespace dcview {
@@ -82,6 +83,20 @@ void KeyedTableModel::merge(const QVector<KeyedRow>& rows) {
     rows_ += added;
     endInsertRows();
   }
+}
+
+void KeyedTableModel::append_window(QVector<KeyedRow> added, int limit) {
+  if (added.size() > limit) added.remove(0, added.size() - limit);
+  const int drop = std::max(0, static_cast<int>(rows_.size() + added.size()) - limit);
+  if (drop > 0) {
+    beginRemoveRows({}, 0, drop - 1);
+    rows_.remove(0, drop);
+    endRemoveRows();
+  }
+  if (added.isEmpty()) return;
+  beginInsertRows({}, rows_.size(), rows_.size() + added.size() - 1);
+  rows_ += added;
+  endInsertRows();
 }
 
 }  // namespace dcview

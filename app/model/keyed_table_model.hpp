@@ -30,6 +30,9 @@ class KeyedTableModel : public QAbstractTableModel {
   // Replaces the rows with `rows` (keys must be unique), keeping the order
   // of rows that stay and appending new ones.
   void merge(const QVector<KeyedRow>& rows);
+  // A log: appends `added` (new keys) and drops the oldest rows beyond
+  // `limit`, without looking at the rows that stay.
+  void append_window(QVector<KeyedRow> added, int limit);
   const KeyedRow& row(int index) const { return rows_.at(index); }
   int find(const QString& key) const;
 

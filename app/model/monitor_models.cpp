@@ -118,19 +118,24 @@ void MonitorModels::apply(const Snapshot& s) {
   }
   transfers.merge(transfer_rows);
 
+  if (!s.new_events.empty() && s.new_events.front().id <= last_event_id_) {
+    history.append_window({}, 0);  // the history restarted (a reopened or replaced store): start over
+    events.clear();
+  }
+  if (!s.new_events.empty()) last_event_id_ = s.new_events.back().id;
   for (const auto& e : s.new_events) events.push_back(e);
   if (events.size() > kTimelineEvents) events.remove(0, events.size() - kTimelineEvents);
+  QVector<KeyedRow> history_rows;
   for (const auto& e : s.new_events) {
     const QString event = QString::fromStdString(e.event);
-    history_rows_.push_back({QString::number(e.id),
+    history_rows.push_back({QString::number(e.id),
                            {QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(e.at * 1000)).toString("HH:mm:ss.zzz"),
                             key_text(e.key), event, QString("%1 pid %2").arg(QString::fromStdString(e.host)).arg(e.pid),
                             QString("%1 ms").arg(e.waited * 1000, 0, 'f', 1)},
                            event == "force-release" || event == "timeout",
                            {}});
   }
-  if (history_rows_.size() > kHistoryRows) history_rows_.remove(0, history_rows_.size() - kHistoryRows);
-  history.merge(history_rows_);
+  history.append_window(std::move(history_rows), kHistoryRows);
   emit applied();
 }
 

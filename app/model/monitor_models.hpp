@@ -56,7 +56,7 @@ class MonitorModels : public QObject {
   Snapshot last_;
   QDateTime first_;
   QMap<QString, QPair<double, qint64>> last_bytes_;  // series name -> (x, bytes)
-  QVector<KeyedRow> history_rows_;
+  std::int64_t last_event_id_ = 0;
 };
 
 }  // namespace dcview

@@ -133,6 +133,20 @@ class TestMonitor : public QObject {
     QCOMPARE(cell(models.locks, "other", 2), QString("held"));
     other.unlock();
     permits.release();
+
+    // History is a window of the latest events, oldest first, without repeats.
+    const int before = models.history.rowCount();
+    models.apply(source.collect());
+    QCOMPARE(models.history.rowCount(), before + 2);  // other's and permits' releases
+    QSet<QString> ids;
+    for (int i = 0; i < models.history.rowCount(); ++i) ids.insert(models.history.row(i).key);
+    QCOMPARE(ids.size(), models.history.rowCount());
+    QVERIFY(models.history.row(0).key.toLongLong() < models.history.row(models.history.rowCount() - 1).key.toLongLong());
+    QVector<KeyedRow> many;
+    for (int i = 0; i < 700; ++i) many.push_back({QString("x%1").arg(i), {"", "", "", "", ""}, false, {}});
+    models.history.append_window(many, MonitorModels::kHistoryRows);
+    QCOMPARE(models.history.rowCount(), MonitorModels::kHistoryRows);
+    QCOMPARE(models.history.row(0).key, QString("x200"));
   }
 
   void keys_browser_pages_sorts_and_searches_in_sql() {
