@@ -13,6 +13,8 @@
 //            front for S seconds (offscreen platform): the longest the GUI
 //            was unresponsive. The first 300 ms after switching tabs (first
 //            paint, first page of keys) are not counted.
+//   slowest  the GUI thread's slowest events during that phase, by event
+//            type and receiver class (where a stall's time goes).
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QTimer>
@@ -20,6 +22,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
 
 #include "diskcache/diskcache.hpp"
 #include "keys_model.hpp"
@@ -27,6 +31,38 @@
 #include "monitor_models.hpp"
 
 namespace {
+
+// Times every event the GUI thread delivers (outermost only) while `timing`.
+class TimingApp : public QApplication {
+ public:
+  using QApplication::QApplication;
+  bool timing = false;
+  struct Slowest {
+    double ms = 0;
+    int count = 0;
+  };
+  std::map<std::string, Slowest> slowest;  // "event type receiver class"
+
+  bool notify(QObject* receiver, QEvent* event) override {
+    if (!timing || depth_ > 0) return QApplication::notify(receiver, event);
+    ++depth_;
+    QElapsedTimer t;
+    t.start();
+    const int type = event->type();
+    const bool result = QApplication::notify(receiver, event);
+    const double ms = t.nsecsElapsed() / 1e6;
+    --depth_;
+    if (ms >= 4) {
+      auto& s = slowest[std::to_string(type) + " " + receiver->metaObject()->className()];
+      s.ms = std::max(s.ms, ms);
+      ++s.count;
+    }
+    return result;
+  }
+
+ private:
+  int depth_ = 0;
+};
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -57,7 +93,7 @@ void populate(const std::string& dir) {
 
 int main(int argc, char** argv) {
   qputenv("QT_QPA_PLATFORM", "offscreen");
-  QApplication app(argc, argv);
+  TimingApp app(argc, argv);
   QString dir, json;
   int reps = 20, seconds = 5;
   const QStringList args = app.arguments();
@@ -128,7 +164,10 @@ int main(int argc, char** argv) {
     if (gap.isValid()) stall_ms[tabs[current]] = std::max(stall_ms.value(tabs[current]), gap.nsecsElapsed() / 1e6);
     gap.restart();
   });
-  QTimer::singleShot(1000, [&] { tick.start(); });  // after the window's first layout
+  QTimer::singleShot(1000, [&] {  // after the window's first layout
+    tick.start();
+    app.timing = true;
+  });
   app.exec();
   double longest_gap_ms = 0;
   for (double v : stall_ms) longest_gap_ms = std::max(longest_gap_ms, v);
@@ -145,6 +184,8 @@ int main(int argc, char** argv) {
   std::printf("  GUI thread handling a refresh: first (fills the tables) %6.1f ms, later ones at most %6.1f ms\n",
               window.first_refresh_ms(), window.longest_refresh_ms());
   for (const QString& t : tabs) std::printf("    with %-14s in front  %6.1f ms\n", qPrintable(t), stall_ms.value(t));
+  std::printf("  GUI thread events of 4 ms or more (QEvent type, receiver): slowest, how many\n");
+  for (const auto& [what, s] : app.slowest) std::printf("    %-40s %6.1f ms  x%d\n", what.c_str(), s.ms, s.count);
   if (!json.isEmpty()) {
     std::ofstream out(json.toStdString());
     out << "{\"keys\": 100000, \"primitives\": " << primitives << ", \"collect_ms\": [";
