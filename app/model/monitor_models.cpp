@@ -80,7 +80,8 @@ std::shared_ptr<const PreparedRows> MonitorModels::prepare(const Snapshot& s) {
 }
 
 void MonitorModels::apply(const Snapshot& s) {
-  last_ = s;
+  // The header only: copying a thousand primitives every refresh is GUI time.
+  last_ = Snapshot{s.directory, s.error, s.taken, s.elapsed_ms, s.overview, {}, {}, {}, nullptr};
   if (!s.ok()) {
     emit applied();
     return;

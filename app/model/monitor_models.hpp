@@ -38,6 +38,8 @@ class MonitorModels : public QObject {
   // timeline.
   QVector<diskcache::HistoryEvent> events;
 
+  // The latest snapshot's header: directory, time, error, overview (its
+  // primitives, transfers and events live on in the tables above).
   const Snapshot& last() const { return last_; }
   // Merges a snapshot into the tables (GUI thread). Uses snapshot.prepared
   // when the poller built the rows already.

@@ -2,6 +2,8 @@
 
 #include <QDir>
 #include <QtConcurrent/QtConcurrentRun>
+#include <optional>
+#include <utility>
 
 #include "monitor_models.hpp"
 
@@ -19,13 +21,19 @@ Poller::Poller(const QString& directory, std::chrono::milliseconds interval, QOb
   });
   connect(&watcher_, &QFileSystemWatcher::directoryChanged, this, [this] { watch_files(); });
   connect(&future_, &QFutureWatcher<Snapshot>::finished, this, [this] {
-    emit snapshotReady(future_.result());
+    QFuture<Snapshot> done = future_.future();
+    retired_ = done.takeResult();  // moved out, not copied
+    emit snapshotReady(*retired_);
     watch_files();  // the WAL file may have appeared or been replaced
     if (std::exchange(again_, false)) launch();
   });
 }
 
-Poller::~Poller() { future_.waitForFinished(); }
+Poller::~Poller() {
+  // A taken result leaves the watcher's future reset (not "finished"): wait
+  // only for one in flight.
+  if (future_.isRunning()) future_.waitForFinished();
+}
 
 void Poller::start() {
   watch_files();
@@ -43,7 +51,9 @@ void Poller::refresh_now() {
 
 void Poller::launch() {
   auto source = source_;
-  future_.setFuture(QtConcurrent::run([source] {
+  auto retired = std::make_shared<std::optional<Snapshot>>(std::exchange(retired_, std::nullopt));
+  future_.setFuture(QtConcurrent::run([source, retired] {
+    retired->reset();
     Snapshot s = source->collect();
     if (s.ok()) s.prepared = MonitorModels::prepare(s);  // off the GUI thread too
     return s;
@@ -53,12 +63,18 @@ void Poller::launch() {
 void Poller::watch_files() {
   QStringList files;
   const QDir dir(directory_);
+  if (watcher_.directories().isEmpty() && dir.exists()) watcher_.addPath(directory_);
   for (const QString& sub : {QString("."), QString("000")})
     for (const char* name : {"cache.db", "cache.db-wal"})
       if (dir.exists(sub + "/" + name)) files << dir.filePath(sub + "/" + name);
-  if (!watcher_.files().isEmpty()) watcher_.removePaths(watcher_.files());
+  // A deleted or replaced file drops out of the watcher's list by itself, so
+  // an unchanged list means every file is still watched.
+  QStringList watched = watcher_.files();
+  watched.sort();
+  files.sort();
+  if (watched == files) return;
+  if (!watched.isEmpty()) watcher_.removePaths(watched);
   if (!files.isEmpty()) watcher_.addPaths(files);
-  if (watcher_.directories().isEmpty() && dir.exists()) watcher_.addPath(directory_);
 }
 
 }  // namespace dcview

@@ -10,6 +10,7 @@
 #include <QTimer>
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "snapshot.hpp"
 
@@ -39,6 +40,9 @@ class Poller : public QObject {
   QFileSystemWatcher watcher_;
   QFutureWatcher<Snapshot> future_;
   bool again_ = false;  // a refresh was asked for while one was in flight
+  // The snapshot last handed out, freed by the next worker: thousands of
+  // small frees need not stall the GUI thread.
+  std::optional<Snapshot> retired_;
 };
 
 }  // namespace dcview

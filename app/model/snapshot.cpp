@@ -5,6 +5,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <algorithm>
+#include <set>
 
 #include "diskcache/error.hpp"
 
@@ -54,9 +55,8 @@ void SnapshotSource::collect_directory(Snapshot& s) {
     store_ = std::make_unique<Store>(directory_.toStdString(), false);
     opened_identity_ = now_identity;
     last_event_id_ = 0;
-    snapshots_ = 0;
+    python_rlocks_.clear();
   }
-  ++snapshots_;
   auto& shards = store_->shards();
   s.overview.shards = static_cast<int>(shards.size());
   s.overview.fanout = store_->fanout();
@@ -84,17 +84,20 @@ void SnapshotSource::collect_directory(Snapshot& s) {
 
 std::vector<diskcache::PrimitiveInfo> SnapshotSource::primitives_of(std::size_t shard_index, diskcache::Cache& shard) {
   if (python_rlocks_.size() <= shard_index) python_rlocks_.resize(shard_index + 1);
-  auto& known = python_rlocks_[shard_index];
-  if (snapshots_ % kFullScanEvery == 1) {  // the first snapshot, then every kFullScanEvery-th
-    auto all = diskcache::inspect_primitives(shard, true);
-    known.clear();
-    for (const auto& p : all)
-      if (p.kind == diskcache::PrimitiveKind::RLock && !p.registered) known.push_back(p.key);
-    return all;
-  }
+  RLockFollow& follow = python_rlocks_[shard_index];
+  auto slice = diskcache::scan_python_rlocks(shard, follow.next_rowid, kScanSlice);
+  std::move(slice.keys.begin(), slice.keys.end(), std::back_inserter(follow.pass));
+  follow.next_rowid = slice.next_rowid;
+  if (follow.next_rowid == 0) follow.known = std::exchange(follow.pass, {});  // a pass is complete
+
   auto all = diskcache::inspect_primitives(shard, false);
-  for (const auto& key : known)
-    if (auto p = diskcache::inspect_primitive(shard, key)) all.push_back(std::move(*p));
+  std::set<std::string> listed;  // registered primitives, then RLocks already followed
+  for (const auto& p : all) listed.insert(p.key.repr());
+  for (const auto* keys : {&follow.known, &follow.pass})
+    for (const auto& key : *keys)
+      if (listed.insert(key.repr()).second)
+        if (auto p = diskcache::inspect_primitive(shard, key); p && p->kind == diskcache::PrimitiveKind::RLock)
+          all.push_back(std::move(*p));
   return all;
 }
 

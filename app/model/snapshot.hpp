@@ -31,9 +31,12 @@ struct ShardPrimitive {
 };
 
 // What an action needs to address a key: the key itself and its shard.
+// Comparable, so a refresh that finds a row unchanged leaves it alone (a
+// QVariant of a type without == never compares equal).
 struct KeyRef {
   diskcache::Value key;
   int shard = 0;
+  friend bool operator==(const KeyRef&, const KeyRef&) = default;
 };
 
 struct PreparedRows;  // monitor_models.hpp
@@ -66,10 +69,16 @@ class SnapshotSource {
   // connections to the old one.
   std::pair<quint64, quint64> identity() const;
 
-  // Python RLocks are recognised by a full scan every kFullScanEvery
-  // snapshots (see inspect_primitives); in between the ones found are
+  // Python RLocks are recognised by their value: each snapshot scans a
+  // slice of kScanSlice rows of each shard (a bounded cost per refresh), and
+  // the RLocks found by the last complete pass and the current one are
   // followed key by key.
-  static constexpr int kFullScanEvery = 10;
+  static constexpr std::int64_t kScanSlice = 10000;
+  struct RLockFollow {
+    std::vector<diskcache::Value> known;  // found by the last complete pass
+    std::vector<diskcache::Value> pass;   // found so far by the current pass
+    std::int64_t next_rowid = 0;
+  };
   std::vector<diskcache::PrimitiveInfo> primitives_of(std::size_t shard_index, diskcache::Cache& shard);
   void collect_directory(Snapshot& s);
   // A Redis store has primitives and history only (no items, no GPU rows).
@@ -79,8 +88,7 @@ class SnapshotSource {
   std::unique_ptr<Store> store_;
   std::unique_ptr<RedisSource> redis_;
   std::pair<quint64, quint64> opened_identity_{0, 0};
-  int snapshots_ = 0;
-  std::vector<std::vector<diskcache::Value>> python_rlocks_;  // per shard
+  std::vector<RLockFollow> python_rlocks_;  // per shard
   std::int64_t last_event_id_ = 0;
 };
 

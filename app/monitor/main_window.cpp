@@ -22,6 +22,7 @@
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
@@ -48,8 +49,34 @@ class AlertColours : public QIdentityProxyModel {
   }
 };
 
+// A table that fits its columns to its first rows once, when it is first
+// visible with rows. Measuring on every refresh, or measuring tables nobody
+// looks at, would cost the GUI thread tens of milliseconds on large tables.
+class FittedTable : public QTableView {
+ public:
+  using QTableView::QTableView;
+
+ protected:
+  void showEvent(QShowEvent* event) override {
+    QTableView::showEvent(event);
+    fit_once();
+  }
+  void rowsInserted(const QModelIndex& parent, int start, int end) override {
+    QTableView::rowsInserted(parent, start, end);
+    if (!fitted_ && isVisible()) QTimer::singleShot(0, this, &FittedTable::fit_once);  // after the insert's layout
+  }
+
+ private:
+  void fit_once() {
+    if (fitted_ || !isVisible() || !model() || model()->rowCount() == 0) return;
+    resizeColumnsToContents();
+    fitted_ = true;
+  }
+  bool fitted_ = false;
+};
+
 QTableView* make_table(QAbstractItemModel* model, QWidget* parent) {
-  auto* view = new QTableView(parent);
+  auto* view = new FittedTable(parent);
   auto* colours = new AlertColours(view);
   colours->setSourceModel(model);
   view->setModel(colours);
@@ -57,15 +84,7 @@ QTableView* make_table(QAbstractItemModel* model, QWidget* parent) {
   view->setSelectionMode(QAbstractItemView::SingleSelection);
   view->setAlternatingRowColors(true);
   view->horizontalHeader()->setStretchLastSection(true);
-  view->horizontalHeader()->setResizeContentsPrecision(64);  // measure 64 rows, not 1000
-  // Fit the columns to the first rows once; re-measuring every refresh costs
-  // the GUI thread too much on large tables.
-  QObject::connect(model, &QAbstractItemModel::rowsInserted, view, [view] {
-    if (!view->property("fitted").toBool()) {
-      view->resizeColumnsToContents();
-      view->setProperty("fitted", true);
-    }
-  });
+  view->horizontalHeader()->setResizeContentsPrecision(32);  // measure 32 rows, not 1000
   view->verticalHeader()->setVisible(false);
   view->setWordWrap(false);
   return view;

@@ -142,6 +142,19 @@ class TestMonitor : public QObject {
     for (int i = 0; i < models.history.rowCount(); ++i) ids.insert(models.history.row(i).key);
     QCOMPARE(ids.size(), models.history.rowCount());
     QVERIFY(models.history.row(0).key.toLongLong() < models.history.row(models.history.rowCount() - 1).key.toLongLong());
+
+    // A refresh that finds nothing changed touches no row, so views repaint nothing.
+    QSignalSpy lock_changes(&models.locks, &QAbstractItemModel::dataChanged);
+    QSignalSpy semaphore_changes(&models.semaphores, &QAbstractItemModel::dataChanged);
+    QSignalSpy averager_changes(&models.averagers, &QAbstractItemModel::dataChanged);
+    QSignalSpy transfer_changes(&models.transfers, &QAbstractItemModel::dataChanged);
+    models.apply(source.collect());
+    QCOMPARE(lock_changes.count() + semaphore_changes.count() + averager_changes.count() + transfer_changes.count(), 0);
+    waits.add(9.0);
+    models.apply(source.collect());
+    QCOMPARE(averager_changes.count(), 1);
+    QCOMPARE(cell(models.averagers, "wait-ms", 1), QString("5.000"));
+
     QVector<KeyedRow> many;
     for (int i = 0; i < 700; ++i) many.push_back({QString("x%1").arg(i), {"", "", "", "", ""}, false, {}});
     models.history.append_window(many, MonitorModels::kHistoryRows);

@@ -195,6 +195,39 @@ class TestPrimitives : public QObject {
     QVERIFY(std::any_of(events.begin(), events.end(), [](const HistoryEvent& e) { return e.event == "force-release"; }));
   }
 
+  void python_rlocks_found_by_slices() {
+    Cache cache(fresh());
+    std::vector<std::string> expected;
+    for (int i = 0; i < 250; ++i) {
+      if (i % 37 == 0) {
+        const std::string key = "rlock-" + std::to_string(i);
+        cache.set(key, Value::tuple({Value(), 0}));
+        expected.push_back(key);
+      } else {
+        cache.set("plain-" + std::to_string(i), Value::tuple({Value(), "not a count"}));
+      }
+    }
+    cache.set("rlock-0", Value::tuple({"4242-139", 2}));  // rewritten in place: found once
+    std::vector<std::string> found;
+    std::int64_t next = 0;
+    int slices = 0;
+    do {
+      auto slice = scan_python_rlocks(cache, next, 40);
+      for (const auto& key : slice.keys) found.push_back(key.as_text());
+      QVERIFY(slice.next_rowid == 0 || slice.next_rowid > next);
+      next = slice.next_rowid;
+      QVERIFY(++slices <= 8);  // 250 rows in slices of 40 end
+    } while (next != 0);
+    QCOMPARE(slices, 7);
+    std::sort(found.begin(), found.end());
+    std::sort(expected.begin(), expected.end());
+    QCOMPARE(found, expected);
+    Cache empty(fresh());
+    const auto nothing = scan_python_rlocks(empty, 0, 10);
+    QVERIFY(nothing.keys.empty() && nothing.next_rowid == 0);
+    QVERIFY_THROWS_EXCEPTION(InvalidArgument, scan_python_rlocks(cache, 0, 0));
+  }
+
   void history_can_be_switched_off() {
     Cache cache(fresh());
     Lock quiet(cache, "Q", {.history = false});

@@ -60,12 +60,22 @@ struct PrimitiveInfo {
 //
 // Python does not register its RLocks; recognising them by their value
 // scans every row of the cache (~30 ms per 100,000 items). Tools refreshing
-// often pass `find_python_rlocks = false` most of the time and follow the
-// RLocks found by an occasional full scan with inspect_primitive, which
-// looks at one key only. Everything is read in one read transaction (a
-// consistent view).
+// often pass `find_python_rlocks = false`, scan in slices with
+// scan_python_rlocks and follow the RLocks found with inspect_primitive,
+// which looks at one key only. Everything is read in one read transaction
+// (a consistent view).
 std::vector<PrimitiveInfo> inspect_primitives(Cache& cache, bool find_python_rlocks = true);
 std::optional<PrimitiveInfo> inspect_primitive(Cache& cache, const Value& key);
+
+// One slice of the scan for Python RLocks: the keys whose values look like
+// a Python RLock among at most `max_rows` rows (>= 1) after `after_rowid`
+// in rowid order. Start at 0 and pass `next_rowid` on; it is 0 again once a
+// slice reached the end of the table (the scan is complete).
+struct RLockScan {
+  std::vector<Value> keys;
+  std::int64_t next_rowid = 0;
+};
+RLockScan scan_python_rlocks(Cache& cache, std::int64_t after_rowid, std::int64_t max_rows);
 
 // Marks `key` as used by a Python Lock or BoundedSemaphore (with its bound),
 // so inspection shows it.

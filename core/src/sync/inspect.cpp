@@ -127,6 +127,16 @@ void read_state(Cache::Impl& d, detail::Connection& c, Found& f, double now) {
   if (!info.held) info.holders.clear();  // leftovers of an expired key hold nothing
 }
 
+// A stored pickle (mode 4) that decodes to a Python RLock's value. Damaged
+// rows are not ours to judge here (check() reports them).
+bool holds_python_rlock(std::string_view pickled) {
+  try {
+    return looks_like_rlock(pickle::decode(pickled));
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 // One read transaction around a series of reads, unless the connection is
 // already in a transaction: a consistent view, and one lock instead of one
 // per statement.
@@ -183,12 +193,7 @@ std::vector<Found> collect(Cache& cache, const std::optional<Value>& only, bool 
     while (q.step()) {
       const SqlScalar k = SqlScalar::column(q, 0);
       const std::int64_t raw = q.int64(1);
-      if (!wanted(k, raw) || found.count(row_id(k, raw))) continue;
-      try {
-        if (!looks_like_rlock(pickle::decode(q.blob(2)))) continue;
-      } catch (const Error&) {
-        continue;  // not ours to judge here; check() reports damaged rows
-      }
+      if (!wanted(k, raw) || found.count(row_id(k, raw)) || !holds_python_rlock(q.blob(2))) continue;
       Found f{k, raw, {}};
       f.info.key = detail::decode_key(k, raw);
       f.info.kind = PrimitiveKind::RLock;
@@ -237,6 +242,30 @@ std::optional<PrimitiveInfo> inspect_primitive(Cache& cache, const Value& key) {
   auto found = collect(cache, key, true);
   if (found.empty()) return std::nullopt;
   return std::move(found.front().info);
+}
+
+RLockScan scan_python_rlocks(Cache& cache, std::int64_t after_rowid, std::int64_t max_rows) {
+  if (max_rows < 1) throw InvalidArgument("scan_python_rlocks: max_rows must be at least 1");
+  auto& c = cache.impl().conn();
+  ReadTransaction read(c);
+  RLockScan out;
+  std::int64_t last = after_rowid, rows = 0;
+  {
+    Query slice(c, "SELECT max(rowid), count(*) FROM (SELECT rowid FROM Cache WHERE rowid > ? ORDER BY rowid LIMIT ?)");
+    slice.bind(1, after_rowid).bind(2, max_rows);
+    if (slice.step() && !slice.is_null(0)) {
+      last = slice.int64(0);
+      rows = slice.int64(1);
+    }
+  }
+  if (rows == 0) return out;
+  Query q(c, "SELECT key, raw, value FROM Cache WHERE rowid > ? AND rowid <= ? AND mode = 4 AND "
+             "filename IS NULL AND length(value) < 200");
+  q.bind(1, after_rowid).bind(2, last);
+  while (q.step())
+    if (holds_python_rlock(q.blob(2))) out.keys.push_back(detail::decode_key(SqlScalar::column(q, 0), q.int64(1)));
+  out.next_rowid = rows == max_rows ? last : 0;
+  return out;
 }
 
 void register_primitive(Cache& cache, const Value& key, PrimitiveKind kind, std::optional<std::int64_t> bound) {
