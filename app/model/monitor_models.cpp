@@ -1,5 +1,8 @@
 #include "monitor_models.hpp"
 
+#include <algorithm>
+#include <span>
+
 namespace dcview {
 namespace {
 
@@ -126,8 +129,9 @@ void MonitorModels::apply(const Snapshot& s) {
   if (!s.new_events.empty()) last_event_id_ = s.new_events.back().id;
   for (const auto& e : s.new_events) events.push_back(e);
   if (events.size() > kTimelineEvents) events.remove(0, events.size() - kTimelineEvents);
-  QVector<KeyedRow> history_rows;
-  for (const auto& e : s.new_events) {
+  QVector<KeyedRow> history_rows;  // only those the window keeps (formatting times is not free)
+  const std::size_t shown = std::min<std::size_t>(s.new_events.size(), kHistoryRows);
+  for (const auto& e : std::span(s.new_events).last(shown)) {
     const QString event = QString::fromStdString(e.event);
     history_rows.push_back({QString::number(e.id),
                            {QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(e.at * 1000)).toString("HH:mm:ss.zzz"),
