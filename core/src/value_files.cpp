@@ -271,13 +271,14 @@ bool ValueFiles::read_to(const std::string& name, std::int64_t expected_size, st
   return true;
 }
 
-void ValueFiles::remove(const std::string& name) noexcept {
+void ValueFiles::remove(const std::string& name, bool prune_folders) noexcept {
   if (!valid_name(name)) return;
   Fd top(::openat(dir_fd_, name.substr(0, 2).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (top.get() < 0) return;
   Fd sub(::openat(top.get(), name.substr(3, 2).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (sub.get() < 0) return;
   ::unlinkat(sub.get(), name.substr(6).c_str(), 0);
+  if (!prune_folders) return;
   ::unlinkat(top.get(), name.substr(3, 2).c_str(), AT_REMOVEDIR);  // fails while not empty: fine
   ::unlinkat(dir_fd_, name.substr(0, 2).c_str(), AT_REMOVEDIR);
 }

@@ -48,9 +48,12 @@ class ValueFiles {
   // descriptor (the caller closes it), or -1 when it does not exist.
   int open_sized(const std::string& name, std::int64_t expected_size);
 
-  // Deletes a value file and prunes its empty folders. Never throws;
-  // invalid names are ignored.
-  void remove(const std::string& name) noexcept;
+  // Deletes a value file and, with `prune_folders`, its folders if that
+  // leaves them empty (pass false when the folder is known to hold another
+  // value: two rmdir calls saved). Never throws; invalid names are ignored.
+  void remove(const std::string& name, bool prune_folders = true) noexcept;
+  // "xx/yy" of a value file name.
+  static std::string_view folder_of(std::string_view name) noexcept { return name.substr(0, 5); }
 
   // Size in bytes of a value file, or -1 when missing (check()).
   std::int64_t file_size(const std::string& name);

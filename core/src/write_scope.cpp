@@ -1,5 +1,7 @@
 #include "cache_impl.hpp"
 
+#include <algorithm>
+
 namespace diskcache::detail {
 
 WriteScope::WriteScope(Connection& conn, ValueFiles& files, const std::optional<std::string>& new_file)
@@ -46,9 +48,20 @@ void WriteScope::commit() {
   active_ = false;
   --conn_.tx_depth;
   std::vector<std::string> obsolete = std::move(conn_.tx_remove_after_commit);
+  std::vector<std::string> written = std::move(conn_.tx_remove_on_rollback);
   conn_.tx_remove_after_commit.clear();
   conn_.tx_remove_on_rollback.clear();
-  for (const auto& name : obsolete) files_.remove(name);
+  // A folder holding a file this transaction stored (and kept) is not empty:
+  // removing an old file from it need not try to remove the folder too (an
+  // overwrite usually writes into the folder of the value it replaces).
+  std::sort(obsolete.begin(), obsolete.end());
+  std::vector<std::string_view> live_folders;
+  for (const auto& name : written)
+    if (!std::binary_search(obsolete.begin(), obsolete.end(), name)) live_folders.push_back(ValueFiles::folder_of(name));
+  for (const auto& name : obsolete) {
+    const bool shared = std::find(live_folders.begin(), live_folders.end(), ValueFiles::folder_of(name)) != live_folders.end();
+    files_.remove(name, !shared);
+  }
 }
 
 void WriteScope::rollback() noexcept {
