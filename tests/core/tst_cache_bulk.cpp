@@ -150,6 +150,35 @@ class TestCacheBulk : public QObject {
     QVERIFY2(after.empty(), after.empty() ? "" : after.front().c_str());
     QCOMPARE(cache.size(), 2);
   }
+
+  void value_folders_are_pruned_when_they_empty() {
+    const std::string dir = fresh();
+    Cache cache(dir);
+    auto folders = [&] {
+      int n = 0;
+      for (auto& e : std::filesystem::recursive_directory_iterator(dir)) n += e.is_directory();
+      return n;
+    };
+    const Value big(Bytes(std::string(40000, 'v')));
+    for (int round = 0; round < 3; ++round) cache.set("k", big);  // overwrites: one file, its two folders
+    QCOMPARE(folders(), 2);
+    cache.transact([&] {  // stored, replaced and erased in one transaction
+      cache.set("t", big);
+      cache.set("t", big);
+      cache.erase("t");
+      cache.set("k", big);
+    });
+    QCOMPARE(folders(), 2);
+    QVERIFY(cache.check().empty());
+    cache.erase("k");  // the last file: its folders go too
+    QCOMPARE(folders(), 0);
+    cache.transact([&] {
+      cache.set("u", big);
+      cache.erase("u");
+    });
+    QCOMPARE(folders(), 0);
+    QVERIFY(cache.check().empty());
+  }
 };
 
 QTEST_GUILESS_MAIN(TestCacheBulk)
