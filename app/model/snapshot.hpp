@@ -62,6 +62,9 @@ class SnapshotSource {
   explicit SnapshotSource(QString directory) : directory_(std::move(directory)) {}
   Snapshot collect();
   const QString& directory() const { return directory_; }
+  // Python RLocks are recognised by their value: each snapshot scans a
+  // slice of kScanSlice rows of each shard (a bounded cost per refresh).
+  static constexpr std::int64_t kScanSlice = 10000;
 
  private:
   // The database file's identity when the store was opened: a replaced
@@ -69,11 +72,8 @@ class SnapshotSource {
   // connections to the old one.
   std::pair<quint64, quint64> identity() const;
 
-  // Python RLocks are recognised by their value: each snapshot scans a
-  // slice of kScanSlice rows of each shard (a bounded cost per refresh), and
-  // the RLocks found by the last complete pass and the current one are
-  // followed key by key.
-  static constexpr std::int64_t kScanSlice = 10000;
+  // Python RLocks found by the last complete pass of the scan and by the
+  // current one, followed key by key.
   struct RLockFollow {
     std::vector<diskcache::Value> known;  // found by the last complete pass
     std::vector<diskcache::Value> pass;   // found so far by the current pass

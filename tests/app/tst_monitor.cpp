@@ -126,6 +126,28 @@ class TestMonitor : public QObject {
     other.lock();
     models.apply(source.collect());
     QVERIFY(job_row.isValid());
+    // A Python RLock beyond the first slice of the scan appears once the scan
+    // reaches it, stays while the next pass starts over, and goes with its key.
+    {
+      const QString big = fresh();
+      Cache many(big.toStdString());
+      many.transact([&] {
+        for (int i = 0; i < 2 * SnapshotSource::kScanSlice; ++i) many.set(i, Value(i));
+      });
+      many.set("py-late", Value::tuple({Value(), 0}));
+      SnapshotSource scanner(big);
+      auto has_late = [&] {
+        const Snapshot s = scanner.collect();
+        return std::any_of(s.primitives.begin(), s.primitives.end(),
+                           [](const ShardPrimitive& p) { return p.info.key == Value("py-late"); });
+      };
+      QVERIFY(!has_late());  // rows 1..kScanSlice
+      QVERIFY(!has_late());  // the next kScanSlice rows
+      QVERIFY(has_late());   // the last row: the pass is complete
+      QVERIFY(has_late());   // a new pass from row 1 still follows it
+      many.erase("py-late");
+      QVERIFY(!has_late());
+    }
     QCOMPARE(job_row.data().toString(), QString("job"));
     QCOMPARE(cell(models.locks, "job", 2), QString("free"));
     QCOMPARE(row_of(models.locks, "py-rlock"), -1);
