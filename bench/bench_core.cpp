@@ -3,6 +3,7 @@
 // Python diskcache and computes the statistics across repetitions.
 //
 //   bench_core lib|raw|file|fanout OP DIR N   ->  one JSON line of per-op latencies
+//   bench_core paired set_1mb|get_1mb DIR N   ->  lib and file alternately, a line each
 //   bench_core writer cache|fanout DIR N SEED  ->  N small sets; prints seconds
 //
 // OP: get_hit   N lookups of existing small keys
@@ -43,14 +44,17 @@ void print_summary(const char* impl, const char* op, std::vector<double> us) {
               us.size(), at(0.5), at(0.99));
 }
 
+// Microseconds one call of `op(i)` takes.
+double time_call(const std::function<void(int)>& op, int i) {
+  const auto t0 = Clock::now();
+  op(i);
+  return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+}
+
 std::vector<double> time_each(int n, const std::function<void(int)>& op) {
   std::vector<double> us;
   us.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    const auto t0 = Clock::now();
-    op(i);
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-  }
+  for (int i = 0; i < n; ++i) us.push_back(time_call(op, i));
   return us;
 }
 
@@ -101,11 +105,65 @@ int run_writer(const std::string& kind, const std::string& dir, int n, unsigned 
   return timed([&](const std::string& key) { cache.set(key, small); });
 }
 
+// This library's 1 MiB operation OP (set_1mb: replace one of 8 values;
+// get_1mb: read one of 8) as a callable of the operation's index.
+std::function<void(int)> lib_big_op(diskcache::Cache& cache, const std::string& op) {
+  static const diskcache::Value big{diskcache::Bytes(kMiB)};  // built once, as in Python
+  if (op == "set_1mb") return [&cache](int i) { cache.set("big" + std::to_string(i % 8), big); };
+  for (int i = 0; i < 8; ++i) cache.set("big" + std::to_string(i), big);
+  return [&cache](int i) {
+    if (cache.get("big" + std::to_string(i % 8))->as_bytes().size() != kMiB.size()) std::exit(3);
+  };
+}
+
+// The same with plain files at `path` + N: set_1mb writes a new file and
+// deletes the one it replaces (as the cache does), get_1mb reads one file
+// into an uninitialised buffer (as the library and Python read).
+std::function<void(int)> file_op(const std::string& path, const std::string& op) {
+  if (op == "set_1mb")
+    return [path](int i) {
+      const std::string name = path + std::to_string(i);
+      const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+      if (::write(fd, kMiB.data(), kMiB.size()) != static_cast<ssize_t>(kMiB.size())) std::exit(3);
+      ::close(fd);
+      if (i >= 8) ::unlink((path + std::to_string(i - 8)).c_str());
+    };
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (::write(fd, kMiB.data(), kMiB.size()) != static_cast<ssize_t>(kMiB.size())) std::exit(3);
+  ::close(fd);
+  return [path](int) {
+    std::string buf;
+    buf.resize_and_overwrite(kMiB.size(), [](char*, std::size_t n) { return n; });
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (::read(fd, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size())) std::exit(3);
+    ::close(fd);
+  };
+}
+
+// `paired`: this library and plain files alternately in one process, one
+// operation each in turn (which goes first alternates too), so both see the
+// same disk state and the same bursts of noise. Prints a line for each.
+int run_paired(const std::string& op, const std::string& dir, int n) {
+  if (op != "set_1mb" && op != "get_1mb") return 2;
+  diskcache::Cache cache(dir);
+  const auto lib = lib_big_op(cache, op);
+  const auto file = file_op(dir + "/plain.bin", op);
+  std::vector<double> lib_us, file_us;
+  for (int i = 0; i < n; ++i) {
+    if (i % 2 == 0) lib_us.push_back(time_call(lib, i));
+    file_us.push_back(time_call(file, i));
+    if (i % 2 == 1) lib_us.push_back(time_call(lib, i));
+  }
+  print_summary("lib", op.c_str(), std::move(lib_us));
+  print_summary("file", op.c_str(), std::move(file_us));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: bench_core lib|raw|file|fanout OP DIR N | writer cache|fanout DIR N SEED\n");
+    std::fprintf(stderr, "usage: bench_core lib|raw|file|fanout|paired OP DIR N | writer cache|fanout DIR N SEED\n");
     return 2;
   }
   const std::string impl = argv[1], op = argv[2], dir = argv[3];
@@ -126,7 +184,7 @@ int main(int argc, char** argv) {
 
   if (impl == "lib") {
     diskcache::Cache cache(dir);
-    const diskcache::Value small{diskcache::Bytes(kSmall)}, big{diskcache::Bytes(kMiB)};  // built once, as in Python
+    const diskcache::Value small{diskcache::Bytes(kSmall)};
     if (op == "get_hit") {
       print_summary("lib", "get_hit", time_each(n, [&](int i) {
                       if (!cache.get(key_of(order[static_cast<std::size_t>(i)]))) std::exit(3);
@@ -135,13 +193,8 @@ int main(int argc, char** argv) {
       print_summary("lib", "set_small", time_each(n, [&](int i) {
                       cache.set(key_of(order[static_cast<std::size_t>(i)]), small);
                     }));
-    } else if (op == "set_1mb") {
-      print_summary("lib", "set_1mb", time_each(n, [&](int i) { cache.set("big" + std::to_string(i % 8), big); }));
-    } else if (op == "get_1mb") {
-      for (int i = 0; i < 8; ++i) cache.set("big" + std::to_string(i), big);
-      print_summary("lib", "get_1mb", time_each(n, [&](int i) {
-                      if (cache.get("big" + std::to_string(i % 8))->as_bytes().size() != kMiB.size()) std::exit(3);
-                    }));
+    } else if (op == "set_1mb" || op == "get_1mb") {
+      print_summary("lib", op.c_str(), time_each(n, lib_big_op(cache, op)));
     }
     return 0;
   }
@@ -208,33 +261,10 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  if (impl == "file") {  // plain file write/read of the same bytes
-    const std::string path = dir + "/plain.bin";
-    if (op == "set_1mb") {
-      // Like the cache replacing one of 8 values: a new file, then the
-      // file it replaces is deleted.
-      print_summary("file", "set_1mb", time_each(n, [&](int i) {
-                      const std::string name = path + std::to_string(i);
-                      const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-                      if (::write(fd, kMiB.data(), kMiB.size()) != static_cast<ssize_t>(kMiB.size())) std::exit(3);
-                      ::close(fd);
-                      if (i >= 8) ::unlink((path + std::to_string(i - 8)).c_str());
-                    }));
-    } else if (op == "get_1mb") {
-      {
-        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (::write(fd, kMiB.data(), kMiB.size()) != static_cast<ssize_t>(kMiB.size())) return 3;
-        ::close(fd);
-      }
-      print_summary("file", "get_1mb", time_each(n, [&](int) {
-                      std::string buf;  // uninitialised, as the library and Python read
-                      buf.resize_and_overwrite(kMiB.size(), [](char*, std::size_t n) { return n; });
-                      const int fd = ::open(path.c_str(), O_RDONLY);
-                      if (::read(fd, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size())) std::exit(3);
-                      ::close(fd);
-                    }));
-    }
+  if (impl == "file") {
+    print_summary("file", op.c_str(), time_each(n, file_op(dir + "/plain.bin", op)));
     return 0;
   }
+  if (impl == "paired") return run_paired(op, dir, n);
   return 2;
 }

@@ -9,7 +9,11 @@ Per repetition, every implementation runs every operation on a fresh cache
 of 10,000 small items, in rotating order. Reported per operation and
 implementation: the median over repetitions of the per-op median and p99
 latency, the spread of the medians ((max - min) / median), and the ratios
-lib/raw, lib/file and python/lib.
+lib/raw, lib/file and python/lib. The 1 MiB operations run this library and
+plain files in one process, one operation each in turn (`bench_core
+paired`), and also report the median of the per-repetition lib/file ratios:
+the two see the same disk state, so that ratio is far steadier than one of
+separate runs.
 """
 import argparse
 import json
@@ -25,11 +29,11 @@ import diskcache
 KEYS = 10000
 SMALL = b's' * 100
 MIB = b'm' * (1 << 20)
-OPS = {  # op -> (count per run, implementations besides lib and python)
-    'get_hit': (20000, ['raw']),
-    'set_small': (5000, ['raw']),
-    'set_1mb': (200, ['file']),
-    'get_1mb': (200, ['file']),
+OPS = {  # op -> (count per run, runs besides python); 'paired' = lib and file alternately in one process
+    'get_hit': (20000, ['lib', 'raw']),
+    'set_small': (5000, ['lib', 'raw']),
+    'set_1mb': (200, ['paired']),
+    'get_1mb': (2000, ['paired']),
 }
 
 
@@ -67,8 +71,9 @@ def run_python(op, directory, n):
 
 
 def run_native(binary, impl, op, directory, n):
+    """{impl: summary} for each implementation the run printed."""
     out = subprocess.run([binary, impl, op, directory, str(n)], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
+    return {r['impl']: r for r in map(json.loads, out.splitlines())}
 
 
 def main():
@@ -79,19 +84,23 @@ def main():
     args = parser.parse_args()
     binary = os.path.join(args.build_dir, 'bench', 'bench_core')
     results = {}  # (op, impl) -> list of per-rep summaries
+    paired = {}  # op -> per-rep lib/file ratios of the paired runs
     root = tempfile.mkdtemp(prefix='dc-bench-')
     try:
         for rep in range(args.reps):
             for op, (n, extra) in OPS.items():
-                impls = ['lib', 'python'] + extra
-                impls = impls[rep % len(impls):] + impls[:rep % len(impls)]  # rotate the order
-                for impl in impls:
-                    directory = os.path.join(root, '%s-%s-%d' % (op, impl, rep))
-                    if impl == 'python':
-                        r = run_python(op, directory, n)
+                runs = ['python'] + extra
+                runs = runs[rep % len(runs):] + runs[:rep % len(runs)]  # rotate the order
+                for run in runs:
+                    directory = os.path.join(root, '%s-%s-%d' % (op, run, rep))
+                    if run == 'python':
+                        out = {'python': run_python(op, directory, n)}
                     else:
-                        r = run_native(binary, impl, op, directory, n)
-                    results.setdefault((op, impl), []).append(r)
+                        out = run_native(binary, run, op, directory, n)
+                    for impl, r in out.items():
+                        results.setdefault((op, impl), []).append(r)
+                    if run == 'paired':  # the same run's ratio: both saw the same disk state
+                        paired.setdefault(op, []).append(out['lib']['median_us'] / out['file']['median_us'])
                     shutil.rmtree(directory, ignore_errors=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -112,6 +121,11 @@ def main():
         for base in ('raw', 'file'):
             if base in impls:
                 ratios.append('lib/%s %.3fx' % (base, lib / impls[base]['median_us']))
+        if op in paired:
+            ratio = statistics.median(paired[op])
+            impls['lib']['paired_ratio'] = ratio
+            impls['lib']['paired_ratios'] = paired[op]
+            ratios.append('paired lib/file %.3fx (per repetition %s)' % (ratio, ', '.join('%.2f' % r for r in paired[op])))
         print('%-10s %s' % (op, ', '.join(ratios)))
     if args.json:
         with open(args.json, 'w') as f:

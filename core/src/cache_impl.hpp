@@ -59,16 +59,17 @@ struct Cache::Impl {
   std::string where(const Value& key) const;
   void require_writable(const char* operation) const;
   // Runs `fn`, adding the key (or just the directory) to any diskcache::Error.
+  // The context text is built only when an error passes.
   template <class F>
   decltype(auto) with_context(const Value& key, F&& fn) {
-    return add_context(where(key), std::forward<F>(fn));
+    return add_context([&] { return where(key); }, std::forward<F>(fn));
   }
   template <class F>
   decltype(auto) with_context(F&& fn) {
-    return add_context(where(), std::forward<F>(fn));
+    return add_context([this] { return where(); }, std::forward<F>(fn));
   }
-  template <class F>
-  decltype(auto) add_context(const std::string& context, F&& fn);
+  template <class Context, class F>
+  decltype(auto) add_context(const Context& context, F&& fn);
 
   // Settings.value for `key` read now (counters: count, size, hits, misses).
   std::int64_t setting_int(detail::Connection& c, const char* key);
@@ -138,18 +139,18 @@ class FlatNesting {
 
 }  // namespace detail
 
-template <class F>
-decltype(auto) Cache::Impl::add_context(const std::string& context, F&& fn) {
+template <class Context, class F>
+decltype(auto) Cache::Impl::add_context(const Context& context, F&& fn) {
   try {
     return std::forward<F>(fn)();
   } catch (const Timeout& e) {
-    throw Timeout(std::string(e.what()) + " " + context, e.completed());
+    throw Timeout(std::string(e.what()) + " " + context(), e.completed());
   } catch (const CorruptCache& e) {
-    throw CorruptCache(std::string(e.what()) + " " + context);
+    throw CorruptCache(std::string(e.what()) + " " + context());
   } catch (const UnsupportedValue& e) {
-    throw UnsupportedValue(std::string(e.what()) + " " + context);
+    throw UnsupportedValue(std::string(e.what()) + " " + context());
   } catch (const TypeMismatch& e) {
-    throw TypeMismatch(std::string(e.what()) + " " + context);
+    throw TypeMismatch(std::string(e.what()) + " " + context());
   }
 }
 

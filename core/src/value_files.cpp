@@ -77,15 +77,17 @@ int open_dir_at(int parent, const char* name, bool create) {
   return ::openat(parent, name, flags);
 }
 
-void write_all(int fd, std::string_view data, const std::string& path) {
+// Writes all of `data`; 0, or the errno of the write that failed.
+int write_all(int fd, std::string_view data) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw_errno("write " + path, errno);
+      return errno;
     }
     data.remove_prefix(static_cast<std::size_t>(n));
   }
+  return 0;
 }
 
 }  // namespace
@@ -118,69 +120,81 @@ std::string ValueFiles::write(std::string_view data) {
       size);
 }
 
-std::string ValueFiles::next_stem() {
+// The folder new value files go to, kept open between writes. A thread
+// holds a reference while it uses the descriptors.
+struct ValueFiles::Folder {
+  std::string top, sub;  // "xx", "yy"
+  Fd top_fd, sub_fd;
+};
+
+std::shared_ptr<const ValueFiles::Folder> ValueFiles::take_folder(const Folder* gone) {
   constexpr int kFilesPerFolder = 256;
-  std::string hex = random_hex();
-  std::lock_guard lock(prefix_mu_);
-  if (prefix_.empty() || ++prefix_uses_ >= kFilesPerFolder) {
-    prefix_ = hex.substr(0, 4);
-    prefix_uses_ = 0;
+  std::lock_guard lock(folder_mu_);
+  if (folder_ && folder_.get() == gone) folder_.reset();  // removed meanwhile: start another
+  if (!folder_ || folder_uses_ >= kFilesPerFolder) {
+    const std::string prefix = random_hex();
+    auto folder = std::make_shared<Folder>();
+    folder->top = prefix.substr(0, 2);
+    folder->sub = prefix.substr(2, 2);
+    folder->top_fd.reset(open_dir_at(dir_fd_, folder->top.c_str(), true));
+    folder->sub_fd.reset(folder->top_fd.get() >= 0 ? open_dir_at(folder->top_fd.get(), folder->sub.c_str(), true) : -1);
+    if (folder->sub_fd.get() < 0) {
+      const int err = errno;
+      folder_.reset();
+      throw_errno("create value folder " + full_path(folder->top + "/" + folder->sub), err);
+    }
+    folder_ = std::move(folder);
+    folder_uses_ = 0;
   }
-  return hex.replace(0, 4, prefix_);
+  ++folder_uses_;
+  return folder_;
 }
 
 std::string ValueFiles::write_chunks(const std::function<std::string_view()>& next_chunk, std::int64_t& size) {
-  const std::string hex = next_stem();
-  const std::string top = hex.substr(0, 2), sub = hex.substr(2, 2), leaf = hex.substr(4, 28);
-  const std::string name = top + "/" + sub + "/" + leaf + ".val";
-  const std::string temp = leaf + ".tmp";
-  const std::string path = full_path(name);
+  const std::string leaf = random_hex().substr(4, 28);
+  const std::string temp = leaf + ".tmp", final_leaf = leaf + ".val";
 
-  // A concurrent remove may prune a folder we just made: retry like Python.
-  Fd top_fd, sub_fd, file_fd;
+  // A concurrent remove may prune the folder: open (create) it again and retry.
+  std::shared_ptr<const Folder> folder;
+  Fd file_fd;
   for (int attempt = 0;; ++attempt) {
-    Fd t(open_dir_at(dir_fd_, top.c_str(), true));
-    Fd s(t.get() >= 0 ? open_dir_at(t.get(), sub.c_str(), true) : -1);
-    int f = s.get() >= 0 ? ::openat(s.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)
-                         : -1;
-    if (f >= 0) {
-      top_fd.reset(t.release());
-      sub_fd.reset(s.release());
-      file_fd.reset(f);
-      break;
-    }
-    if (errno != ENOENT || attempt == 9) throw_errno("create value file " + path, errno);
+    folder = take_folder(folder.get());
+    file_fd.reset(::openat(folder->sub_fd.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (file_fd.get() >= 0) break;
+    if (errno != ENOENT || attempt == 9)
+      throw_errno("create value file " + full_path(folder->top + "/" + folder->sub + "/" + final_leaf), errno);
   }
+  const std::string name = folder->top + "/" + folder->sub + "/" + final_leaf;
+  const int sub_fd = folder->sub_fd.get();
 
   try {
     size = 0;
     for (std::string_view chunk = next_chunk(); !chunk.empty(); chunk = next_chunk()) {
-      write_all(file_fd.get(), chunk, path);
+      if (const int err = write_all(file_fd.get(), chunk)) throw_errno("write " + full_path(name), err);
       size += static_cast<std::int64_t>(chunk.size());
     }
-    if (durable_ && ::fsync(file_fd.get()) != 0) throw_errno("fsync " + path, errno);
-    if (::close(file_fd.release()) != 0) throw_errno("close " + path, errno);
-    if (::renameat(sub_fd.get(), temp.c_str(), sub_fd.get(), (leaf + ".val").c_str()) != 0)
-      throw_errno("rename into " + path, errno);
+    if (durable_ && ::fsync(file_fd.get()) != 0) throw_errno("fsync " + full_path(name), errno);
+    if (::close(file_fd.release()) != 0) throw_errno("close " + full_path(name), errno);
+    if (::renameat(sub_fd, temp.c_str(), sub_fd, final_leaf.c_str()) != 0)
+      throw_errno("rename into " + full_path(name), errno);
     if (durable_) {
-      for (int fd : {sub_fd.get(), top_fd.get(), dir_fd_})
-        if (::fsync(fd) != 0) throw_errno("fsync folder of " + path, errno);
+      for (int fd : {sub_fd, folder->top_fd.get(), dir_fd_})
+        if (::fsync(fd) != 0) throw_errno("fsync folder of " + full_path(name), errno);
     }
   } catch (...) {
-    ::unlinkat(sub_fd.get(), temp.c_str(), 0);
-    ::unlinkat(sub_fd.get(), (leaf + ".val").c_str(), 0);
-    ::unlinkat(top_fd.get(), sub.c_str(), AT_REMOVEDIR);
-    ::unlinkat(dir_fd_, top.c_str(), AT_REMOVEDIR);
+    ::unlinkat(sub_fd, temp.c_str(), 0);
+    ::unlinkat(sub_fd, final_leaf.c_str(), 0);
+    ::unlinkat(folder->top_fd.get(), folder->sub.c_str(), AT_REMOVEDIR);
+    ::unlinkat(dir_fd_, folder->top.c_str(), AT_REMOVEDIR);
     throw;
   }
   return name;
 }
 
-int ValueFiles::open_file(const std::string& name) {
+int ValueFiles::open_file(const std::string& name, struct stat& st) {
   if (!valid_name(name))
     throw CorruptCache("refusing value file name '" + name.substr(0, 80) + "' in " + dir_.string() +
                        ": not of the form xx/yy/<28 hex>.val");
-  const std::string path = full_path(name);
   // One syscall where the kernel has openat2 (Linux 5.6+): no symlink in any
   // component, never outside the directory. Else a walk with O_NOFOLLOW.
   // DISKCACHE_NO_OPENAT2=1 forces the walk (tests run the safety suite both ways).
@@ -195,15 +209,15 @@ int ValueFiles::open_file(const std::string& name) {
   }
   if (fd < 0 && !have_openat2.load(std::memory_order_relaxed)) fd = open_by_walk(name);
   if (fd < 0) {
-    if (errno == ENOENT) return -1;
-    if (errno == ELOOP || errno == ENOTDIR || errno == EXDEV)
-      throw CorruptCache("refusing value file " + path + ": a path component is a symlink or not a folder");
-    throw_errno("open value file " + path, errno);
+    const int err = errno;
+    if (err == ENOENT) return -1;
+    if (err == ELOOP || err == ENOTDIR || err == EXDEV)
+      throw CorruptCache("refusing value file " + full_path(name) + ": a path component is a symlink or not a folder");
+    throw_errno("open value file " + full_path(name), err);
   }
-  struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw CorruptCache("refusing value file " + path + ": not a regular file");
+    throw CorruptCache("refusing value file " + full_path(name) + ": not a regular file");
   }
   return fd;
 }
@@ -221,11 +235,11 @@ int ValueFiles::open_by_walk(const std::string& name) {
   return fd;
 }
 
-int ValueFiles::open_sized(const std::string& name, std::int64_t expected_size) {
-  Fd fd(open_file(name));
-  if (fd.get() < 0) return -1;
+int ValueFiles::open_sized(const std::string& name, std::int64_t expected_size, std::int64_t* size) {
   struct stat st {};
-  ::fstat(fd.get(), &st);
+  Fd fd(open_file(name, st));
+  if (fd.get() < 0) return -1;
+  if (size) *size = st.st_size;
   if (expected_size >= 0 && st.st_size != expected_size)
     throw CorruptCache("value file " + full_path(name) + " has " + std::to_string(st.st_size) +
                        " bytes, the cache expects " + std::to_string(expected_size) + " (truncated or altered)");
@@ -233,23 +247,21 @@ int ValueFiles::open_sized(const std::string& name, std::int64_t expected_size) 
 }
 
 std::optional<std::string> ValueFiles::read(const std::string& name, std::int64_t expected_size) {
-  Fd fd(open_sized(name, expected_size));
+  std::int64_t size = 0;
+  Fd fd(open_sized(name, expected_size, &size));
   if (fd.get() < 0) return std::nullopt;
   std::string data;
-  struct stat st {};
-  ::fstat(fd.get(), &st);
-  const std::string path = full_path(name);
 #if defined(__cpp_lib_string_resize_and_overwrite)
-  data.resize_and_overwrite(static_cast<std::size_t>(st.st_size), [](char*, std::size_t n) { return n; });
+  data.resize_and_overwrite(static_cast<std::size_t>(size), [](char*, std::size_t n) { return n; });
 #else
-  data.resize(static_cast<std::size_t>(st.st_size));
+  data.resize(static_cast<std::size_t>(size));
 #endif
   std::size_t got = 0;
   while (got < data.size()) {
     const ssize_t n = ::read(fd.get(), data.data() + got, data.size() - got);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("read " + path, errno);
-    if (n == 0) throw CorruptCache("value file " + path + " shrank while being read");
+    if (n < 0) throw_errno("read " + full_path(name), errno);
+    if (n == 0) throw CorruptCache("value file " + full_path(name) + " shrank while being read");
     got += static_cast<std::size_t>(n);
   }
   return data;
@@ -273,21 +285,35 @@ bool ValueFiles::read_to(const std::string& name, std::int64_t expected_size, st
 
 void ValueFiles::remove(const std::string& name, bool prune_folders) noexcept {
   if (!valid_name(name)) return;
-  Fd top(::openat(dir_fd_, name.substr(0, 2).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (top.get() < 0) return;
-  Fd sub(::openat(top.get(), name.substr(3, 2).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (sub.get() < 0) return;
-  ::unlinkat(sub.get(), name.substr(6).c_str(), 0);
+  const std::string top_name = name.substr(0, 2), sub_name = name.substr(3, 2);
+  std::shared_ptr<const Folder> current;
+  {
+    std::lock_guard lock(folder_mu_);
+    if (folder_ && folder_->top == top_name && folder_->sub == sub_name) current = folder_;
+  }
+  Fd opened_top, opened_sub;
+  int top = -1, sub = -1;
+  if (current) {  // the folder new files go to: already open
+    top = current->top_fd.get();
+    sub = current->sub_fd.get();
+  } else {
+    opened_top.reset(::openat(dir_fd_, top_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (opened_top.get() < 0) return;
+    opened_sub.reset(::openat(opened_top.get(), sub_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (opened_sub.get() < 0) return;
+    top = opened_top.get();
+    sub = opened_sub.get();
+  }
+  ::unlinkat(sub, name.substr(6).c_str(), 0);
   if (!prune_folders) return;
-  ::unlinkat(top.get(), name.substr(3, 2).c_str(), AT_REMOVEDIR);  // fails while not empty: fine
-  ::unlinkat(dir_fd_, name.substr(0, 2).c_str(), AT_REMOVEDIR);
+  ::unlinkat(top, sub_name.c_str(), AT_REMOVEDIR);  // fails while not empty: fine
+  ::unlinkat(dir_fd_, top_name.c_str(), AT_REMOVEDIR);
 }
 
 std::int64_t ValueFiles::file_size(const std::string& name) {
-  Fd fd(open_file(name));
-  if (fd.get() < 0) return -1;
   struct stat st {};
-  ::fstat(fd.get(), &st);
+  Fd fd(open_file(name, st));
+  if (fd.get() < 0) return -1;
   return st.st_size;
 }
 

@@ -9,10 +9,13 @@
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+
+struct stat;
 
 namespace diskcache::detail {
 
@@ -45,8 +48,9 @@ class ValueFiles {
   // Streams a value file to `out`; false when it does not exist.
   bool read_to(const std::string& name, std::int64_t expected_size, std::ostream& out);
   // Opens a value file for reading, as read() checks it; returns the file
-  // descriptor (the caller closes it), or -1 when it does not exist.
-  int open_sized(const std::string& name, std::int64_t expected_size);
+  // descriptor (the caller closes it), or -1 when it does not exist. Sets
+  // `*size` (when given) to the file's size.
+  int open_sized(const std::string& name, std::int64_t expected_size, std::int64_t* size = nullptr);
 
   // Deletes a value file and, with `prune_folders`, its folders if that
   // leaves them empty (pass false when the folder is known to hold another
@@ -60,16 +64,18 @@ class ValueFiles {
   std::string full_path(const std::string& name) const;
 
  private:
-  int open_file(const std::string& name);  // -1 when missing
+  int open_file(const std::string& name, struct stat& st);  // -1 when missing; `st` of the open file
   int open_by_walk(const std::string& name);  // openat per component, O_NOFOLLOW
-  // A fresh "xx/yy/<28 hex>" stem. The folder part is reused for a run of
-  // files (Python's names are fully random, which costs two mkdir and two
-  // rmdir per value); the remaining 96 bits stay random.
-  std::string next_stem();
+  // The folder "xx/yy" the next value file goes to, open. It is reused for a
+  // run of files (Python's names are fully random, which costs two mkdir and
+  // two rmdir per value); the 112 bits of the file name stay random. `gone`:
+  // the folder a create just found removed (it is opened again).
+  struct Folder;
+  std::shared_ptr<const Folder> take_folder(const Folder* gone);
 
-  std::mutex prefix_mu_;
-  std::string prefix_;  // "xxyy", guarded by prefix_mu_
-  int prefix_uses_ = 0;  // guarded by prefix_mu_
+  std::mutex folder_mu_;
+  std::shared_ptr<const Folder> folder_;  // guarded by folder_mu_
+  int folder_uses_ = 0;  // guarded by folder_mu_
   std::filesystem::path dir_;
   int dir_fd_ = -1;
   bool durable_;
