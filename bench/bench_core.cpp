@@ -117,8 +117,9 @@ std::function<void(int)> lib_big_op(diskcache::Cache& cache, const std::string& 
 }
 
 // The same with plain files at `path` + N: set_1mb writes a new file and
-// deletes the one it replaces (as the cache does), get_1mb reads one file
-// into an uninitialised buffer (as the library and Python read).
+// deletes the one it replaces (as the cache does), get_1mb reads one of 8
+// files in turn (the cache's working set: 8 values of 1 MiB) into an
+// uninitialised buffer (as the library and Python read).
 std::function<void(int)> file_op(const std::string& path, const std::string& op) {
   if (op == "set_1mb")
     return [path](int i) {
@@ -128,13 +129,15 @@ std::function<void(int)> file_op(const std::string& path, const std::string& op)
       ::close(fd);
       if (i >= 8) ::unlink((path + std::to_string(i - 8)).c_str());
     };
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (::write(fd, kMiB.data(), kMiB.size()) != static_cast<ssize_t>(kMiB.size())) std::exit(3);
-  ::close(fd);
-  return [path](int) {
+  for (int i = 0; i < 8; ++i) {
+    const int fd = ::open((path + std::to_string(i)).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (::write(fd, kMiB.data(), kMiB.size()) != static_cast<ssize_t>(kMiB.size())) std::exit(3);
+    ::close(fd);
+  }
+  return [path](int i) {
     std::string buf;
     buf.resize_and_overwrite(kMiB.size(), [](char*, std::size_t n) { return n; });
-    const int fd = ::open(path.c_str(), O_RDONLY);
+    const int fd = ::open((path + std::to_string(i % 8)).c_str(), O_RDONLY);
     if (::read(fd, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size())) std::exit(3);
     ::close(fd);
   };
