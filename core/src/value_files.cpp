@@ -161,11 +161,17 @@ std::string ValueFiles::write_chunks(const std::function<std::string_view()>& ne
     folder = take_folder(folder.get());
     file_fd.reset(::openat(folder->sub_fd.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (file_fd.get() >= 0) break;
-    if (errno != ENOENT || attempt == 9)
-      throw_errno("create value file " + full_path(folder->top + "/" + folder->sub + "/" + final_leaf), errno);
+    const int err = errno;
+    if (err != ENOENT || attempt == 9)
+      throw_errno("create value file " + full_path(folder->top + "/" + folder->sub + "/" + final_leaf), err);
   }
   const std::string name = folder->top + "/" + folder->sub + "/" + final_leaf;
   const int sub_fd = folder->sub_fd.get();
+  // Throws IoError for the failed step, errno read before the message is built.
+  const auto fail = [&](const char* step) {
+    const int err = errno;
+    throw_errno(step + full_path(name), err);
+  };
 
   try {
     size = 0;
@@ -173,13 +179,12 @@ std::string ValueFiles::write_chunks(const std::function<std::string_view()>& ne
       if (const int err = write_all(file_fd.get(), chunk)) throw_errno("write " + full_path(name), err);
       size += static_cast<std::int64_t>(chunk.size());
     }
-    if (durable_ && ::fsync(file_fd.get()) != 0) throw_errno("fsync " + full_path(name), errno);
-    if (::close(file_fd.release()) != 0) throw_errno("close " + full_path(name), errno);
-    if (::renameat(sub_fd, temp.c_str(), sub_fd, final_leaf.c_str()) != 0)
-      throw_errno("rename into " + full_path(name), errno);
+    if (durable_ && ::fsync(file_fd.get()) != 0) fail("fsync ");
+    if (::close(file_fd.release()) != 0) fail("close ");
+    if (::renameat(sub_fd, temp.c_str(), sub_fd, final_leaf.c_str()) != 0) fail("rename into ");
     if (durable_) {
       for (int fd : {sub_fd, folder->top_fd.get(), dir_fd_})
-        if (::fsync(fd) != 0) throw_errno("fsync folder of " + full_path(name), errno);
+        if (::fsync(fd) != 0) fail("fsync folder of ");
     }
   } catch (...) {
     ::unlinkat(sub_fd, temp.c_str(), 0);
