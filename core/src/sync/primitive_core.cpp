@@ -134,11 +134,14 @@ bool PrimitiveCore::wait_loop(const std::function<bool(double)>& try_once, std::
   using std::chrono::steady_clock;
   const auto start = steady_clock::now();
   WakeBoard& wake = board();
-  // Fairness: right after our own release, let a waiting process take it.
-  if (start - last_release < kGiveWay && wake.waiters(rows.slot()) > 0 &&
+  // Fairness: right after our own release, let a contender take it first
+  // (one asleep on the slot, or one still retrying: in its transaction or
+  // waiting for the database).
+  if (start - last_release < kGiveWay && wake.contenders(rows.slot()) > 0 &&
       wake.acquisitions(rows.slot()) == acquisitions_at_release)
     wake.wait_acquired(rows.slot(), acquisitions_at_release,
                        std::chrono::duration_cast<std::chrono::nanoseconds>(kGiveWay - (start - last_release)));
+  const WakeBoard::Contending contending(wake, rows.slot());
   while (true) {
     const std::uint32_t seen = wake.sequence(rows.slot());
     const auto now = steady_clock::now();

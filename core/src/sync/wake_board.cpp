@@ -64,7 +64,7 @@ std::size_t WakeBoard::slot_of(std::string_view key_bytes) noexcept {
 std::atomic<std::uint32_t>* WakeBoard::seq(std::size_t slot) const noexcept {
   return reinterpret_cast<std::atomic<std::uint32_t>*>(static_cast<char*>(base_) + slot * 64);
 }
-std::atomic<std::uint32_t>* WakeBoard::waiting(std::size_t slot) const noexcept {
+std::atomic<std::uint32_t>* WakeBoard::contending(std::size_t slot) const noexcept {
   return reinterpret_cast<std::atomic<std::uint32_t>*>(static_cast<char*>(base_) + slot * 64 + 4);
 }
 
@@ -90,8 +90,16 @@ std::uint32_t WakeBoard::sequence(std::size_t slot) const noexcept {
   return base_ ? seq(slot)->load(std::memory_order_acquire) : 0;
 }
 
-std::uint32_t WakeBoard::waiters(std::size_t slot) const noexcept {
-  return base_ ? waiting(slot)->load(std::memory_order_relaxed) : 0;
+std::uint32_t WakeBoard::contenders(std::size_t slot) const noexcept {
+  return base_ ? contending(slot)->load(std::memory_order_relaxed) : 0;
+}
+
+WakeBoard::Contending::Contending(WakeBoard& board, std::size_t slot) noexcept : board_(board), slot_(slot) {
+  if (board_.base_ && board_.writable_) board_.contending(slot_)->fetch_add(1, std::memory_order_relaxed);
+}
+
+WakeBoard::Contending::~Contending() {
+  if (board_.base_ && board_.writable_) board_.contending(slot_)->fetch_sub(1, std::memory_order_relaxed);
 }
 
 void WakeBoard::wait(std::size_t slot, std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept {
@@ -100,9 +108,7 @@ void WakeBoard::wait(std::size_t slot, std::uint32_t seen, std::chrono::nanoseco
     ::nanosleep(&ts, nullptr);
     return;
   }
-  if (writable_) waiting(slot)->fetch_add(1, std::memory_order_relaxed);
   futex_wait(seq(slot), seen, timeout);
-  if (writable_) waiting(slot)->fetch_sub(1, std::memory_order_relaxed);
 }
 
 void WakeBoard::notify(std::size_t slot) noexcept {

@@ -31,7 +31,7 @@ class WakeBoard {
   // The current sequence of a slot (read before trying to acquire).
   std::uint32_t sequence(std::size_t slot) const noexcept;
   // Waits until the slot's sequence differs from `seen` or `timeout`
-  // passes (spurious returns are allowed). Counts itself as a waiter.
+  // passes (spurious returns are allowed).
   void wait(std::size_t slot, std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept;
   // Bumps the slot's sequence and wakes all its waiters.
   void notify(std::size_t slot) noexcept;
@@ -40,9 +40,22 @@ class WakeBoard {
   std::uint32_t acquisitions(std::size_t slot) const noexcept;
   void acquired(std::size_t slot) noexcept;
   void wait_acquired(std::size_t slot, std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept;
-  // Processes currently waiting on the slot (an estimate: a waiter killed
-  // while waiting stays counted until the board is recreated).
-  std::uint32_t waiters(std::size_t slot) const noexcept;
+  // Threads currently trying to acquire a key of the slot, counted from
+  // their first try until they acquire or give up, whether asleep on the
+  // slot or retrying (an estimate: one killed meanwhile stays counted until
+  // the board is recreated; a releaser then defers to it for at most 2 ms).
+  std::uint32_t contenders(std::size_t slot) const noexcept;
+  class Contending {  // counts this thread as a contender while it lives
+   public:
+    Contending(WakeBoard& board, std::size_t slot) noexcept;
+    ~Contending();
+    Contending(const Contending&) = delete;
+    Contending& operator=(const Contending&) = delete;
+
+   private:
+    WakeBoard& board_;
+    std::size_t slot_;
+  };
   // Any release anywhere in this cache bumps the global word (monitors
   // wait on it to refresh early).
   void wait_any(std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept;
@@ -50,7 +63,7 @@ class WakeBoard {
 
  private:
   std::atomic<std::uint32_t>* seq(std::size_t slot) const noexcept;
-  std::atomic<std::uint32_t>* waiting(std::size_t slot) const noexcept;
+  std::atomic<std::uint32_t>* contending(std::size_t slot) const noexcept;
   std::atomic<std::uint32_t>* acquired_word(std::size_t slot) const noexcept;
   void* base_ = nullptr;
   bool writable_ = false;
