@@ -134,14 +134,17 @@ bool PrimitiveCore::wait_loop(const std::function<bool(double)>& try_once, std::
   using std::chrono::steady_clock;
   const auto start = steady_clock::now();
   WakeBoard& wake = board();
-  // Fairness: right after our own release, let a contender take it first
-  // (one asleep on the slot, or one still retrying: in its transaction or
-  // waiting for the database).
-  if (start - last_release < kGiveWay && wake.contenders(rows.slot()) > 0 &&
-      wake.acquisitions(rows.slot()) == acquisitions_at_release)
+  // Fairness: right after our own release, let a contender take it first:
+  // a thread inside an acquisition, asleep on the slot or retrying (in its
+  // transaction, waiting for the database, or deferring like this). This
+  // thread counts as a contender from here on, deferring included, so a
+  // process that is slow to be scheduled is still deferred to.
+  const bool give_way = start - last_release < kGiveWay && wake.contenders(rows.slot()) > 0 &&
+                        wake.acquisitions(rows.slot()) == acquisitions_at_release;
+  const WakeBoard::Contending contending(wake, rows.slot());
+  if (give_way)
     wake.wait_acquired(rows.slot(), acquisitions_at_release,
                        std::chrono::duration_cast<std::chrono::nanoseconds>(kGiveWay - (start - last_release)));
-  const WakeBoard::Contending contending(wake, rows.slot());
   while (true) {
     const std::uint32_t seen = wake.sequence(rows.slot());
     const auto now = steady_clock::now();

@@ -40,9 +40,9 @@ class WakeBoard {
   std::uint32_t acquisitions(std::size_t slot) const noexcept;
   void acquired(std::size_t slot) noexcept;
   void wait_acquired(std::size_t slot, std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept;
-  // Threads currently trying to acquire a key of the slot, counted from
-  // their first try until they acquire or give up, whether asleep on the
-  // slot or retrying (an estimate: one killed meanwhile stays counted until
+  // Threads currently inside an acquisition of a key of the slot, counted
+  // until they acquire or give up, whether asleep on the slot, retrying or
+  // deferring to others (an estimate: one killed meanwhile stays counted until
   // the board is recreated; a releaser then defers to it for at most 2 ms).
   std::uint32_t contenders(std::size_t slot) const noexcept;
   class Contending {  // counts this thread as a contender while it lives
