@@ -1,9 +1,12 @@
 // Lock, RLock, BoundedSemaphore, Averager and the recipes in one process:
 // Python's values under the keys, C++ lock conventions, clear errors for
 // releasing what is not held, timed and cancellable waits, expiry with an
-// injected clock, inspection and force-release.
+// injected clock, inspection and force-release; the wake board's count of
+// contenders, which releasers defer to, and how it forgets killed ones.
 #include <QtTest>
 
+#include <filesystem>
+#include <memory>
 #include <mutex>
 #include <stop_token>
 #include <thread>
@@ -12,6 +15,7 @@
 #include "diskcache/inspect.hpp"
 #include "diskcache/primitives.hpp"
 #include "diskcache/recipes.hpp"
+#include "sync/wake_board.hpp"  // white-box: the contender count in cache.db-wake
 #include "test_support.hpp"
 
 using namespace diskcache;
@@ -298,6 +302,37 @@ class TestPrimitives : public QObject {
     QCOMPARE(slow(1), 12);  // this caller won the marker and recomputed
     QCOMPARE(calls, 2);     // the caller arriving meanwhile did not recompute...
     QCOMPARE(*seen_by_other, 11);  // ...it got the old value
+  }
+
+  void killed_contenders_are_forgotten() {
+    const std::string dir = fresh();
+    std::filesystem::create_directories(dir);
+    detail::WakeBoard board(dir, false);
+    QVERIFY(board.valid());
+    using Contending = detail::WakeBoard::Contending;
+    constexpr std::size_t slot = 7;
+    constexpr std::uint32_t fresh_ms = detail::WakeBoard::kContendersFreshMs;
+
+    // A contender of a process killed in the middle of an acquisition:
+    // its count stays in the shared file (here: never destroyed meanwhile).
+    const std::uint32_t before = detail::WakeBoard::now_ms();
+    auto killed = std::make_unique<Contending>(board, slot);
+    const std::uint32_t after = detail::WakeBoard::now_ms();
+    QCOMPARE(board.contenders(slot, before), 1u);
+    QCOMPARE(board.contenders(slot + 1, before), 0u);
+    // Nobody renews the heartbeat: after kContendersFreshMs it is ignored.
+    QCOMPARE(board.contenders(slot, after + fresh_ms + 1), 0u);
+    {
+      Contending live(board, slot);  // a live one renews it: both count again
+      const std::uint32_t now = detail::WakeBoard::now_ms();
+      QCOMPARE(board.contenders(slot, now), 2u);
+      QCOMPARE(board.contenders(slot, now + fresh_ms + 1), 0u);  // unless it stops renewing
+      live.refresh();
+      QCOMPARE(board.contenders(slot, detail::WakeBoard::now_ms()), 2u);
+    }
+    QCOMPARE(board.contenders(slot, detail::WakeBoard::now_ms()), 1u);  // a finished one leaves
+    killed.reset();
+    QCOMPARE(board.contenders(slot, detail::WakeBoard::now_ms()), 0u);
   }
 };
 

@@ -141,11 +141,12 @@ bool PrimitiveCore::wait_loop(const std::function<bool(double)>& try_once, std::
   // process that is slow to be scheduled is still deferred to.
   const bool give_way = start - last_release < kGiveWay && wake.contenders(rows.slot()) > 0 &&
                         wake.acquisitions(rows.slot()) == acquisitions_at_release;
-  const WakeBoard::Contending contending(wake, rows.slot());
+  WakeBoard::Contending contending(wake, rows.slot());
   if (give_way)
     wake.wait_acquired(rows.slot(), acquisitions_at_release,
                        std::chrono::duration_cast<std::chrono::nanoseconds>(kGiveWay - (start - last_release)));
   while (true) {
+    contending.refresh();
     const std::uint32_t seen = wake.sequence(rows.slot());
     const auto now = steady_clock::now();
     if (try_once(std::chrono::duration<double>(now - start).count())) {

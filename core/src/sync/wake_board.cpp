@@ -90,16 +90,34 @@ std::uint32_t WakeBoard::sequence(std::size_t slot) const noexcept {
   return base_ ? seq(slot)->load(std::memory_order_acquire) : 0;
 }
 
-std::uint32_t WakeBoard::contenders(std::size_t slot) const noexcept {
-  return base_ ? contending(slot)->load(std::memory_order_relaxed) : 0;
+std::atomic<std::uint32_t>* WakeBoard::heartbeat(std::size_t slot) const noexcept {
+  return reinterpret_cast<std::atomic<std::uint32_t>*>(static_cast<char*>(base_) + slot * 64 + 12);
+}
+
+std::uint32_t WakeBoard::now_ms() noexcept {
+  using namespace std::chrono;
+  return static_cast<std::uint32_t>(duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count());
+}
+
+std::uint32_t WakeBoard::contenders(std::size_t slot, std::uint32_t now) const noexcept {
+  if (!base_) return 0;
+  // Signed: a heartbeat written just after `now` was read is fresh too.
+  const auto age = static_cast<std::int32_t>(now - heartbeat(slot)->load(std::memory_order_relaxed));
+  return age <= kContendersFreshMs ? contending(slot)->load(std::memory_order_relaxed) : 0;
 }
 
 WakeBoard::Contending::Contending(WakeBoard& board, std::size_t slot) noexcept : board_(board), slot_(slot) {
-  if (board_.base_ && board_.writable_) board_.contending(slot_)->fetch_add(1, std::memory_order_relaxed);
+  if (!board_.base_ || !board_.writable_) return;
+  board_.contending(slot_)->fetch_add(1, std::memory_order_relaxed);
+  refresh();
 }
 
 WakeBoard::Contending::~Contending() {
   if (board_.base_ && board_.writable_) board_.contending(slot_)->fetch_sub(1, std::memory_order_relaxed);
+}
+
+void WakeBoard::Contending::refresh() noexcept {
+  if (board_.base_ && board_.writable_) board_.heartbeat(slot_)->store(now_ms(), std::memory_order_relaxed);
 }
 
 void WakeBoard::wait(std::size_t slot, std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept {

@@ -42,15 +42,21 @@ class WakeBoard {
   void wait_acquired(std::size_t slot, std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept;
   // Threads currently inside an acquisition of a key of the slot, counted
   // until they acquire or give up, whether asleep on the slot, retrying or
-  // deferring to others (an estimate: one killed meanwhile stays counted until
-  // the board is recreated; a releaser then defers to it for at most 2 ms).
-  std::uint32_t contenders(std::size_t slot) const noexcept;
+  // deferring to others. Live contenders refresh a heartbeat at least every
+  // poll (2 ms); when none has for kContendersFresh, the count is taken for
+  // leftovers of killed processes and contenders() is 0, so a crash never
+  // leaves releasers deferring to no one.
+  static constexpr std::int32_t kContendersFreshMs = 50;
+  std::uint32_t contenders(std::size_t slot) const noexcept { return contenders(slot, now_ms()); }
+  std::uint32_t contenders(std::size_t slot, std::uint32_t now_ms) const noexcept;  // time injected (tests)
+  static std::uint32_t now_ms() noexcept;  // CLOCK_MONOTONIC: one clock for every process on the host
   class Contending {  // counts this thread as a contender while it lives
    public:
     Contending(WakeBoard& board, std::size_t slot) noexcept;
     ~Contending();
     Contending(const Contending&) = delete;
     Contending& operator=(const Contending&) = delete;
+    void refresh() noexcept;  // still contending: renews the slot's heartbeat
 
    private:
     WakeBoard& board_;
@@ -64,6 +70,7 @@ class WakeBoard {
  private:
   std::atomic<std::uint32_t>* seq(std::size_t slot) const noexcept;
   std::atomic<std::uint32_t>* contending(std::size_t slot) const noexcept;
+  std::atomic<std::uint32_t>* heartbeat(std::size_t slot) const noexcept;
   std::atomic<std::uint32_t>* acquired_word(std::size_t slot) const noexcept;
   void* base_ = nullptr;
   bool writable_ = false;
