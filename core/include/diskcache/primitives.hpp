@@ -10,7 +10,8 @@
 // `cache.db-wake` (futexes in a shared mapping); waiters sleep without
 // burning CPU and re-check at least every 2 ms, which also notices releases
 // made by Python processes (they do not wake anyone). A process that has
-// just released a lock others are waiting for lets them take it first.
+// just released a lock others are trying to acquire lets them take it
+// first (for at most 2 ms).
 //
 // Thread-safety: one object may be used by one thread at a time; several
 // objects (in any threads and processes) may share a key.
