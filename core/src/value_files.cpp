@@ -302,9 +302,9 @@ void ValueFiles::remove(const std::string& name, bool prune_folders) noexcept {
     top = current->top_fd.get();
     sub = current->sub_fd.get();
   } else {
-    opened_top.reset(::openat(dir_fd_, top_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    opened_top.reset(open_dir_at(dir_fd_, top_name.c_str(), false));
     if (opened_top.get() < 0) return;
-    opened_sub.reset(::openat(opened_top.get(), sub_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    opened_sub.reset(open_dir_at(opened_top.get(), sub_name.c_str(), false));
     if (opened_sub.get() < 0) return;
     top = opened_top.get();
     sub = opened_sub.get();

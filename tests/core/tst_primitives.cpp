@@ -322,6 +322,8 @@ class TestPrimitives : public QObject {
     QCOMPARE(board.contenders(slot + 1, before), 0u);
     // Nobody renews the heartbeat: after kContendersFreshMs it is ignored.
     QCOMPARE(board.contenders(slot, after + fresh_ms + 1), 0u);
+    // Nor is one that lies far ahead of the reader's clock (another clock).
+    QCOMPARE(board.contenders(slot, before - fresh_ms - 2), 0u);
     {
       Contending live(board, slot);  // a live one renews it: both count again
       const std::uint32_t now = detail::WakeBoard::now_ms();

@@ -101,9 +101,12 @@ std::uint32_t WakeBoard::now_ms() noexcept {
 
 std::uint32_t WakeBoard::contenders(std::size_t slot, std::uint32_t now) const noexcept {
   if (!base_) return 0;
-  // Signed: a heartbeat written just after `now` was read is fresh too.
+  // Signed: a heartbeat written just after `now` was read is fresh too. One
+  // far in the future comes from a process with another clock (a time
+  // namespace): it cannot be aged, so it is not trusted either.
   const auto age = static_cast<std::int32_t>(now - heartbeat(slot)->load(std::memory_order_relaxed));
-  return age <= kContendersFreshMs ? contending(slot)->load(std::memory_order_relaxed) : 0;
+  const bool fresh = age <= kContendersFreshMs && age >= -kContendersFreshMs;
+  return fresh ? contending(slot)->load(std::memory_order_relaxed) : 0;
 }
 
 WakeBoard::Contending::Contending(WakeBoard& board, std::size_t slot) noexcept : board_(board), slot_(slot) {

@@ -49,7 +49,9 @@ class WakeBoard {
   static constexpr std::int32_t kContendersFreshMs = 50;
   std::uint32_t contenders(std::size_t slot) const noexcept { return contenders(slot, now_ms()); }
   std::uint32_t contenders(std::size_t slot, std::uint32_t now_ms) const noexcept;  // time injected (tests)
-  static std::uint32_t now_ms() noexcept;  // CLOCK_MONOTONIC: one clock for every process on the host
+  // CLOCK_MONOTONIC in ms: one clock for the processes of a host (those in
+  // another time namespace look stale, so releasers do not defer to them).
+  static std::uint32_t now_ms() noexcept;
   class Contending {  // counts this thread as a contender while it lives
    public:
     Contending(WakeBoard& board, std::size_t slot) noexcept;
