@@ -1,5 +1,6 @@
 // Cache item operations with Python diskcache's semantics, against a real
 // SQLite database in a temporary directory. Time is injected, never slept.
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -403,16 +404,22 @@ class TestCache : public QObject {
     auto tx = holder.transact();  // holds the write lock
     holder.set("held", 1);
     std::string error;
+    int slack_after = 0;
     std::thread impatient([&] {
+      // The busy handler lowers the timer slack while it sleeps and must
+      // leave the caller's own setting as it found it.
+      ::prctl(PR_SET_TIMERSLACK, 123456UL, 0, 0, 0);
       Cache other(dir, Options{.timeout = std::chrono::milliseconds(200)});  // opening does not wait
       try {
         other.set("k", 1);
       } catch (const Timeout& e) {
         error = e.what();
       }
+      slack_after = ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
     });
     impatient.join();
     QVERIFY2(error.find(dir) != std::string::npos, error.c_str());
+    QCOMPARE(slack_after, 123456);
     std::atomic<bool> stored{false};
     std::thread patient([&] {
       Cache other(dir, Options{.timeout = std::chrono::milliseconds(1), .retry = true});
