@@ -41,10 +41,11 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan -L "core|redis" -E consumer_package --output-on-failure -j2
 
 echo "== gpu and redis tests under ThreadSanitizer"
-TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -R '^tst_gpu$' --output-on-failure
+tsan_supp="suppressions=$PWD/tests/tsan.supp"
+TSAN_OPTIONS="halt_on_error=1 $tsan_supp" ctest --test-dir build-tsan -R '^tst_gpu$' --output-on-failure
 # QProcess starts helpers with a vfork-like clone, which TSan takes for a
 # fork of a multi-threaded process; die_after_fork=0 lets the parent go on.
-TSAN_OPTIONS="halt_on_error=1 die_after_fork=0" ctest --test-dir build-tsan -R '^tst_redis$' --output-on-failure
+TSAN_OPTIONS="halt_on_error=1 die_after_fork=0 $tsan_supp" ctest --test-dir build-tsan -R '^tst_redis$' --output-on-failure
 
 echo "== all tests"
 ctest --test-dir build --output-on-failure -j2
