@@ -3,7 +3,7 @@
 // Python diskcache and computes the statistics across repetitions.
 //
 //   bench_core lib|raw|file|fanout OP DIR N   ->  one JSON line of per-op latencies
-//   bench_core paired set_1mb|get_1mb DIR N   ->  lib and file alternately, a line each
+//   bench_core paired set_1mb|get_1mb|floor_1mb DIR N  ->  lib (floor) and file in turn, a line each
 //   bench_core writer cache|fanout DIR N SEED  ->  N small sets; prints seconds
 //
 // OP: get_hit   N lookups of existing small keys
@@ -12,15 +12,20 @@
 // `raw` runs exactly the statements Python's Cache runs for the operation,
 // as prepared statements on a connection with the same pragmas: the floor
 // for this library. `file` is a plain file write (a new file replacing one
-// of 8, like the cache's values) or read of the same bytes.
+// of 8, like the cache's values) or read of the same bytes. `floor`
+// (paired floor_1mb, against set_1mb's plain write) is the least a 1 MiB
+// store under this project's rules does: the file write, a rename, Python's
+// transaction and the old file's removal.
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -143,22 +148,116 @@ std::function<void(int)> file_op(const std::string& path, const std::string& op)
   };
 }
 
-// `paired`: this library and plain files alternately in one process, one
-// operation each in turn (which goes first alternates too), so both see the
-// same disk state and the same bursts of noise. Prints a line for each.
-int run_paired(const std::string& op, const std::string& dir, int n) {
-  if (op != "set_1mb" && op != "get_1mb") return 2;
-  diskcache::Cache cache(dir);
-  const auto lib = lib_big_op(cache, op);
-  const auto file = file_op(dir + "/plain.bin", op);
-  std::vector<double> lib_us, file_us;
-  for (int i = 0; i < n; ++i) {
-    if (i % 2 == 0) lib_us.push_back(time_call(lib, i));
-    file_us.push_back(time_call(file, i));
-    if (i % 2 == 1) lib_us.push_back(time_call(lib, i));
+// The statements Python's Cache.set runs to replace an existing row, as
+// prepared statements of `raw`: the transaction any store compatible with
+// Python pays for.
+class PythonSet {
+ public:
+  explicit PythonSet(bench::RawSqlite& raw)
+      : raw_(raw),
+        begin_(raw.prepare("BEGIN IMMEDIATE")),
+        commit_(raw.prepare("COMMIT")),
+        find_(raw.prepare("SELECT rowid, filename FROM Cache WHERE key = ? AND raw = ?")),
+        update_(raw.prepare("UPDATE Cache SET store_time = ?, expire_time = ?, access_time = ?, access_count = ?, "
+                            "tag = ?, size = ?, mode = ?, filename = ?, value = ? WHERE rowid = ?")),
+        expired_(raw.prepare("SELECT filename FROM Cache WHERE expire_time IS NOT NULL AND expire_time < ? ORDER BY "
+                             "expire_time LIMIT ?")),
+        pages_(raw.prepare("PRAGMA page_count")),
+        size_(raw.prepare("SELECT value FROM Settings WHERE key = ?")) {}
+
+  // Stores `inline_value` in the row of text key `key`, or (when it is
+  // empty) a file-backed value of `file_size` bytes in `filename`. Returns
+  // the filename the row had (empty if none), which the caller removes.
+  std::string replace(const std::string& key, std::string_view inline_value, const std::string& filename,
+                      std::int64_t file_size) {
+    const double now = unix_now();
+    raw_.run(begin_);
+    sqlite3_bind_text(find_, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int(find_, 2, 1);
+    if (sqlite3_step(find_) != SQLITE_ROW) std::exit(3);
+    const sqlite3_int64 rowid = sqlite3_column_int64(find_, 0);
+    const auto* old = sqlite3_column_text(find_, 1);
+    std::string old_file = old ? reinterpret_cast<const char*>(old) : "";
+    sqlite3_reset(find_);
+    sqlite3_bind_double(update_, 1, now);
+    sqlite3_bind_null(update_, 2);
+    sqlite3_bind_double(update_, 3, now);
+    sqlite3_bind_int(update_, 4, 0);
+    sqlite3_bind_null(update_, 5);
+    if (filename.empty()) {
+      sqlite3_bind_int(update_, 6, 0);
+      sqlite3_bind_int(update_, 7, 1);  // MODE_RAW
+      sqlite3_bind_null(update_, 8);
+      sqlite3_bind_blob(update_, 9, inline_value.data(), static_cast<int>(inline_value.size()), SQLITE_TRANSIENT);
+    } else {
+      sqlite3_bind_int64(update_, 6, file_size);
+      sqlite3_bind_int(update_, 7, 2);  // MODE_BINARY
+      sqlite3_bind_text(update_, 8, filename.data(), static_cast<int>(filename.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_null(update_, 9);
+    }
+    sqlite3_bind_int64(update_, 10, rowid);
+    raw_.run(update_);
+    sqlite3_bind_double(expired_, 1, now);
+    sqlite3_bind_int(expired_, 2, 10);
+    raw_.run(expired_);
+    raw_.run(pages_);
+    sqlite3_bind_text(size_, 1, "size", 4, SQLITE_STATIC);
+    raw_.run(size_);
+    raw_.run(commit_);
+    return old_file;
   }
-  print_summary("lib", op.c_str(), std::move(lib_us));
-  print_summary("file", op.c_str(), std::move(file_us));
+
+ private:
+  bench::RawSqlite& raw_;
+  sqlite3_stmt *begin_, *commit_, *find_, *update_, *expired_, *pages_, *size_;
+};
+
+// The floor of a 1 MiB store under this project's rules, at `dir`: the
+// plain write under a temporary name renamed into place, Python's
+// transaction for the row (keys "floor0".."floor7" of the cache there), and
+// the removal of the replaced file after the commit.
+std::function<void(int)> floor_set_op(const std::string& dir) {
+  {
+    diskcache::Cache setup(dir);
+    for (int i = 0; i < 8; ++i) setup.set("floor" + std::to_string(i), diskcache::Bytes(kSmall));
+  }
+  ::mkdir((dir + "/floor").c_str(), 0755);
+  // The folder stays open, as the library keeps its current one open.
+  const int folder = ::open((dir + "/floor").c_str(), O_RDONLY | O_DIRECTORY);
+  auto raw = std::make_shared<bench::RawSqlite>(dir);
+  auto set = std::make_shared<PythonSet>(*raw);
+  return [folder, raw, set](int i) {
+    const std::string leaf = std::to_string(i), temp = leaf + ".tmp", final_leaf = leaf + ".val";
+    const int fd = ::openat(folder, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (::write(fd, kMiB.data(), kMiB.size()) != static_cast<ssize_t>(kMiB.size())) std::exit(3);
+    ::close(fd);
+    if (::renameat(folder, temp.c_str(), folder, final_leaf.c_str()) != 0) std::exit(3);
+    const std::string old =
+        set->replace("floor" + std::to_string(i % 8), {}, "floor/" + final_leaf, static_cast<std::int64_t>(kMiB.size()));
+    if (!old.empty()) ::unlinkat(folder, old.substr(6).c_str(), 0);  // past "floor/"
+  };
+}
+
+// `paired`: this library (or, for floor_1mb, the floor) and plain files
+// alternately in one process, one operation each in turn (which goes first
+// alternates too), so both see the same disk state and the same bursts of
+// noise. Prints a line for each.
+int run_paired(const std::string& op, const std::string& dir, int n) {
+  if (op != "set_1mb" && op != "get_1mb" && op != "floor_1mb") return 2;
+  diskcache::Cache cache(dir);
+  std::vector<std::pair<const char*, std::function<void(int)>>> impls;
+  if (op == "floor_1mb")
+    impls.emplace_back("floor", floor_set_op(dir));
+  else
+    impls.emplace_back("lib", lib_big_op(cache, op));
+  impls.emplace_back("file", file_op(dir + "/plain.bin", op == "floor_1mb" ? "set_1mb" : op));
+  std::vector<std::vector<double>> us(impls.size());
+  for (int i = 0; i < n; ++i)
+    for (std::size_t k = 0; k < impls.size(); ++k) {
+      const std::size_t which = (k + static_cast<std::size_t>(i)) % impls.size();  // rotate who goes first
+      us[which].push_back(time_call(impls[which].second, i));
+    }
+  for (std::size_t k = 0; k < impls.size(); ++k) print_summary(impls[k].first, op.c_str(), std::move(us[k]));
   return 0;
 }
 
@@ -219,43 +318,9 @@ int main(int argc, char** argv) {
                       sqlite3_reset(select);
                     }));
     } else if (op == "set_small") {
-      auto* begin = raw.prepare("BEGIN IMMEDIATE");
-      auto* commit = raw.prepare("COMMIT");
-      auto* find = raw.prepare("SELECT rowid, filename FROM Cache WHERE key = ? AND raw = ?");
-      auto* update = raw.prepare(
-          "UPDATE Cache SET store_time = ?, expire_time = ?, access_time = ?, access_count = ?, tag = ?, size = ?, "
-          "mode = ?, filename = ?, value = ? WHERE rowid = ?");
-      auto* expired = raw.prepare(
-          "SELECT filename FROM Cache WHERE expire_time IS NOT NULL AND expire_time < ? ORDER BY expire_time LIMIT ?");
-      auto* pages = raw.prepare("PRAGMA page_count");
-      auto* size = raw.prepare("SELECT value FROM Settings WHERE key = ?");
+      PythonSet set(raw);
       print_summary("raw", "set_small", time_each(n, [&](int i) {
-                      const std::string key = key_of(order[static_cast<std::size_t>(i)]);
-                      const double now = unix_now();
-                      raw.run(begin);
-                      sqlite3_bind_text(find, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
-                      sqlite3_bind_int(find, 2, 1);
-                      if (sqlite3_step(find) != SQLITE_ROW) std::exit(3);
-                      const sqlite3_int64 rowid = sqlite3_column_int64(find, 0);
-                      sqlite3_reset(find);
-                      sqlite3_bind_double(update, 1, now);
-                      sqlite3_bind_null(update, 2);
-                      sqlite3_bind_double(update, 3, now);
-                      sqlite3_bind_int(update, 4, 0);
-                      sqlite3_bind_null(update, 5);
-                      sqlite3_bind_int(update, 6, 0);
-                      sqlite3_bind_int(update, 7, 1);
-                      sqlite3_bind_null(update, 8);
-                      sqlite3_bind_blob(update, 9, kSmall.data(), static_cast<int>(kSmall.size()), SQLITE_TRANSIENT);
-                      sqlite3_bind_int64(update, 10, rowid);
-                      raw.run(update);
-                      sqlite3_bind_double(expired, 1, now);
-                      sqlite3_bind_int(expired, 2, 10);
-                      raw.run(expired);
-                      raw.run(pages);
-                      sqlite3_bind_text(size, 1, "size", 4, SQLITE_STATIC);
-                      raw.run(size);
-                      raw.run(commit);
+                      set.replace(key_of(order[static_cast<std::size_t>(i)]), kSmall, {}, 0);
                     }));
     } else {
       std::fprintf(stderr, "raw has get_hit and set_small only\n");
