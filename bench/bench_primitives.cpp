@@ -13,6 +13,8 @@
 //       N x { acquire; hold HOLD_US; release }; prints "span start end" and "cpu_us".
 //   bench_primitives floor-commit DIR N    median us of one small write transaction
 //   bench_primitives floor-wake N          median us of one futex wake between processes
+//   bench_primitives floor-handoff DIR N   median us of a raw release commit + wake + the other
+//                                          process's raw acquire commit
 #include <linux/futex.h>
 #include <sqlite3.h>
 #include <sys/mman.h>
@@ -61,54 +63,74 @@ std::int64_t cpu_us() {
 }
 
 
+// The raw SQLite statements a Lock acquire and release need: Python's add
+// and delete plus the holder row, prepared, in the same two transactions.
+class RawLock {
+ public:
+  explicit RawLock(bench::RawSqlite& r)
+      : r_(r),
+        begin_(r.prepare("BEGIN IMMEDIATE")),
+        commit_(r.prepare("COMMIT")),
+        find_(r.prepare("SELECT rowid, filename, expire_time FROM Cache WHERE key = ? AND raw = ?")),
+        insert_(r.prepare("INSERT INTO Cache(key, raw, store_time, expire_time, access_time, access_count, tag, size, "
+                          "mode, filename, value) VALUES ('L', 1, 0, NULL, 0, 0, NULL, 0, 4, NULL, x'80054e2e')")),
+        expired_(r.prepare("SELECT filename FROM Cache WHERE expire_time IS NOT NULL AND expire_time < ? ORDER BY "
+                           "expire_time LIMIT 10")),
+        pages_(r.prepare("PRAGMA page_count")),
+        size_(r.prepare("SELECT value FROM Settings WHERE key = 'size'")),
+        holder_(r.prepare("INSERT INTO diskcache_holders (key, raw, holder, host, boot_id, pid_ns, pid, start_time, "
+                          "thread, acquired_at, expires_at, count) VALUES ('L', 1, 'h', 'host', 'boot', 1, 1, 1, 1, 0, "
+                          "NULL, 1)")),
+        find_live_(r.prepare("SELECT rowid, filename FROM Cache WHERE key = ? AND raw = ? AND (expire_time IS NULL OR "
+                             "expire_time > ?)")),
+        holder_count_(r.prepare("SELECT count FROM diskcache_holders WHERE key = 'L' AND raw = 1 AND holder = 'h'")),
+        del_(r.prepare("DELETE FROM Cache WHERE rowid = ?")),
+        del_holder_(r.prepare("DELETE FROM diskcache_holders WHERE key = 'L' AND raw = 1 AND holder = 'h'")) {}
+
+  void acquire() {  // Python's add + the holder row
+    r_.run(begin_);
+    sqlite3_bind_text(find_, 1, "L", 1, SQLITE_STATIC);
+    sqlite3_bind_int(find_, 2, 1);
+    r_.run(find_);
+    r_.run(insert_);
+    sqlite3_bind_double(expired_, 1, 1e9);
+    r_.run(expired_);
+    r_.run(pages_);
+    r_.run(size_);
+    r_.run(holder_);
+    r_.run(commit_);
+  }
+  void release() {  // Python's delete + the holder row
+    r_.run(begin_);
+    r_.run(holder_count_);
+    sqlite3_bind_text(find_live_, 1, "L", 1, SQLITE_STATIC);
+    sqlite3_bind_int(find_live_, 2, 1);
+    sqlite3_bind_double(find_live_, 3, 1e9);
+    sqlite3_step(find_live_);
+    const sqlite3_int64 rowid = sqlite3_column_int64(find_live_, 0);
+    sqlite3_reset(find_live_);
+    sqlite3_bind_int64(del_, 1, rowid);
+    r_.run(del_);
+    r_.run(del_holder_);
+    r_.run(commit_);
+  }
+
+ private:
+  bench::RawSqlite& r_;
+  sqlite3_stmt *begin_, *commit_, *find_, *insert_, *expired_, *pages_, *size_, *holder_, *find_live_,
+      *holder_count_, *del_, *del_holder_;
+};
+
 int uncontended(const std::string& impl, const std::string& dir, int n) {
   { diskcache::Cache create(dir); }
   std::vector<double> us;
   if (impl == "raw") {
     bench::RawSqlite r(dir);
-    auto* begin = r.prepare("BEGIN IMMEDIATE");
-    auto* commit = r.prepare("COMMIT");
-    auto* find = r.prepare("SELECT rowid, filename, expire_time FROM Cache WHERE key = ? AND raw = ?");
-    auto* insert = r.prepare(
-        "INSERT INTO Cache(key, raw, store_time, expire_time, access_time, access_count, tag, size, mode, filename, "
-        "value) VALUES ('L', 1, 0, NULL, 0, 0, NULL, 0, 4, NULL, x'80054e2e')");
-    auto* expired = r.prepare(
-        "SELECT filename FROM Cache WHERE expire_time IS NOT NULL AND expire_time < ? ORDER BY expire_time LIMIT 10");
-    auto* pages = r.prepare("PRAGMA page_count");
-    auto* size = r.prepare("SELECT value FROM Settings WHERE key = 'size'");
-    auto* holder = r.prepare(
-        "INSERT INTO diskcache_holders (key, raw, holder, host, boot_id, pid_ns, pid, start_time, thread, "
-        "acquired_at, expires_at, count) VALUES ('L', 1, 'h', 'host', 'boot', 1, 1, 1, 1, 0, NULL, 1)");
-    auto* find_live = r.prepare(
-        "SELECT rowid, filename FROM Cache WHERE key = ? AND raw = ? AND (expire_time IS NULL OR expire_time > ?)");
-    auto* holder_count = r.prepare("SELECT count FROM diskcache_holders WHERE key = 'L' AND raw = 1 AND holder = 'h'");
-    auto* del = r.prepare("DELETE FROM Cache WHERE rowid = ?");
-    auto* del_holder = r.prepare("DELETE FROM diskcache_holders WHERE key = 'L' AND raw = 1 AND holder = 'h'");
+    RawLock lock(r);
     for (int i = 0; i < n; ++i) {
       const auto t0 = mono_ns();
-      r.run(begin);  // acquire: Python's add + the holder row
-      sqlite3_bind_text(find, 1, "L", 1, SQLITE_STATIC);
-      sqlite3_bind_int(find, 2, 1);
-      r.run(find);
-      r.run(insert);
-      sqlite3_bind_double(expired, 1, 1e9);
-      r.run(expired);
-      r.run(pages);
-      r.run(size);
-      r.run(holder);
-      r.run(commit);
-      r.run(begin);  // release: Python's delete + the holder row
-      r.run(holder_count);
-      sqlite3_bind_text(find_live, 1, "L", 1, SQLITE_STATIC);
-      sqlite3_bind_int(find_live, 2, 1);
-      sqlite3_bind_double(find_live, 3, 1e9);
-      sqlite3_step(find_live);
-      const sqlite3_int64 rowid = sqlite3_column_int64(find_live, 0);
-      sqlite3_reset(find_live);
-      sqlite3_bind_int64(del, 1, rowid);
-      r.run(del);
-      r.run(del_holder);
-      r.run(commit);
+      lock.acquire();
+      lock.release();
       us.push_back((mono_ns() - t0) / 1000.0);
     }
   } else {
@@ -122,6 +144,46 @@ int uncontended(const std::string& impl, const std::string& dir, int n) {
     }
   }
   std::printf("{\"median_us\": %.3f}\n", median(us));
+  return 0;
+}
+
+// The hand-off floor as two processes see it: one runs the raw release
+// transaction and wakes the other, asleep on a futex, which runs the raw
+// acquire transaction; then the roles swap. Each acquire thus starts right
+// after the other process's commit, as a contended acquisition does.
+// Latency: from the start of the release to the end of the acquire.
+int floor_handoff(const std::string& dir, int n) {
+  { diskcache::Cache create(dir); }
+  struct Shared {
+    std::atomic<std::uint32_t> turn;  // the number of the next acquisition; process turn % 2 takes it
+    std::atomic<std::int64_t> released_at;
+  };
+  const std::size_t bytes = sizeof(Shared) + sizeof(double) * static_cast<std::size_t>(n);
+  void* map = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  auto* shared = new (map) Shared{};
+  auto* latency_us = reinterpret_cast<double*>(static_cast<char*>(map) + sizeof(Shared));
+  const auto worker = [&](std::uint32_t me) {
+    bench::RawSqlite r(dir);
+    RawLock lock(r);
+    for (std::uint32_t t = me; t < static_cast<std::uint32_t>(n); t += 2) {
+      for (std::uint32_t seen; (seen = shared->turn.load()) != t;)
+        syscall(SYS_futex, &shared->turn, FUTEX_WAIT, seen, nullptr, nullptr, 0);
+      lock.acquire();
+      if (t > 0) latency_us[t] = (mono_ns() - shared->released_at.load()) / 1000.0;
+      shared->released_at.store(mono_ns());
+      lock.release();
+      shared->turn.store(t + 1);
+      syscall(SYS_futex, &shared->turn, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+    }
+  };
+  const pid_t child = fork();
+  if (child == 0) {
+    worker(1);
+    _exit(0);
+  }
+  worker(0);
+  waitpid(child, nullptr, 0);
+  std::printf("{\"median_us\": %.3f}\n", median(std::vector<double>(latency_us + 1, latency_us + n)));
   return 0;
 }
 
@@ -219,6 +281,7 @@ int main(int argc, char** argv) {
     return semaphore(argv[2], std::stoi(argv[3]), std::stoi(argv[4]), std::stoi(argv[5]));
   if (mode == "floor-commit" && argc == 4) return floor_commit(argv[2], std::stoi(argv[3]));
   if (mode == "floor-wake" && argc == 3) return floor_wake(std::stoi(argv[2]));
+  if (mode == "floor-handoff" && argc == 4) return floor_handoff(argv[2], std::stoi(argv[3]));
   std::fprintf(stderr, "see the comment at the top of bench_primitives.cpp for usage\n");
   return 2;
 }

@@ -9,8 +9,13 @@ usage: /usr/bin/python3 bench/compare_primitives.py BUILD_DIR [--reps 5] [--json
    and Python's Lock.
 2. Contended hand-off, 2 processes, each doing 0.2 ms of CPU work outside
    the lock. Hand-off latency = from the holder entering unlock() to the
-   waiting process's lock() returning. Floor = the raw acquire+release
-   transactions + one futex wake between processes. Also throughput, CPU
+   waiting process's lock() returning. Floor = the raw release
+   transaction, one futex wake and the other process's raw acquire
+   transaction, measured as such between two processes (`floor-handoff`:
+   the acquire starts right after the other process's commit, as a
+   contended one does); the sum of those parts measured apart (the raw
+   acquire+release in one process + one wake) is reported beside it. Also
+   throughput, CPU
    per operation and the longest run of acquisitions by one process while
    the other waited.
 3. BoundedSemaphore(2), 4 processes each holding 0.5 ms: throughput as a
@@ -184,6 +189,7 @@ def main():
                 add('uncontended/' + impl, json.loads(out)['median_us'])
             add('floor/commit', json.loads(run(command('lib', build, 'floor-commit', d('floor'), '2000')))['median_us'])
             add('floor/wake', json.loads(run(command('lib', build, 'floor-wake', '2000')))['median_us'])
+            add('floor/handoff', json.loads(run(command('lib', build, 'floor-handoff', d('floor-h'), '2000')))['median_us'])
             for impl in (['lib', 'python'] if rep % 2 == 0 else ['python', 'lib']):
                 directory = d('h-' + impl)
                 run(command('lib', build, 'floor-commit', directory, '1'))  # creates the cache
@@ -206,14 +212,16 @@ def main():
     for k, v in report.items():
         print('%-48s %12.2f  (min %.2f, max %.2f)' % (k, v['median'], v['min'], v['max']))
     m = lambda k: report[k]['median']
-    floor = m('uncontended/raw') + m('floor/wake')
+    floor = m('floor/handoff')
+    parts = m('uncontended/raw') + m('floor/wake')
     print()
     print('uncontended lib/raw: history on %.2fx, off %.2fx; python/lib %.2fx' % (
         m('uncontended/lib') / m('uncontended/raw'), m('uncontended/lib-nohist') / m('uncontended/raw'),
         m('uncontended/python') / m('uncontended/lib')))
-    print('hand-off median %.1f us = %.2fx the floor (%.1f us = raw acquire+release %.1f + wake %.1f)' % (
-        m('handoff/lib/handoff_median_us'), m('handoff/lib/handoff_median_us') / floor, floor,
-        m('uncontended/raw'), m('floor/wake')))
+    print('hand-off median %.1f us = %.2fx the floor (%.1f us measured between two processes); '
+          '%.2fx its parts measured apart (%.1f us = raw acquire+release %.1f + wake %.1f)' % (
+              m('handoff/lib/handoff_median_us'), m('handoff/lib/handoff_median_us') / floor, floor,
+              m('handoff/lib/handoff_median_us') / parts, parts, m('uncontended/raw'), m('floor/wake')))
     print('hand-off throughput lib/python %.2fx; CPU per op python/lib %.2fx; longest run lib %d, python %d' % (
         m('handoff/lib/throughput_per_s') / m('handoff/python/throughput_per_s'),
         m('handoff/python/cpu_us_per_op') / m('handoff/lib/cpu_us_per_op'),
