@@ -223,10 +223,12 @@ std::function<void(int)> floor_set_op(const std::string& dir) {
   }
   ::mkdir((dir + "/floor").c_str(), 0755);
   // The folder stays open, as the library keeps its current one open.
-  const int folder = ::open((dir + "/floor").c_str(), O_RDONLY | O_DIRECTORY);
+  const auto folder_fd = std::shared_ptr<const int>(new int(::open((dir + "/floor").c_str(), O_RDONLY | O_DIRECTORY)),
+                                                    [](const int* fd) { ::close(*fd); delete fd; });
   auto raw = std::make_shared<bench::RawSqlite>(dir);
   auto set = std::make_shared<PythonSet>(*raw);
-  return [folder, raw, set](int i) {
+  return [folder_fd, raw, set](int i) {
+    const int folder = *folder_fd;
     const std::string leaf = std::to_string(i), temp = leaf + ".tmp", final_leaf = leaf + ".val";
     const int fd = ::openat(folder, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (::write(fd, kMiB.data(), kMiB.size()) != static_cast<ssize_t>(kMiB.size())) std::exit(3);
