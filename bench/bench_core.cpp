@@ -22,10 +22,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -41,6 +44,13 @@ constexpr int kKeys = 10000;
 std::string key_of(int i) { return "key-" + std::to_string(i); }
 const std::string kSmall(100, 's');
 const std::string kMiB(1 << 20, 'm');
+
+// Exits with status 3 and says what failed (with errno's reason) unless `ok`.
+void require(bool ok, const std::string& what) {
+  if (ok) return;
+  std::fprintf(stderr, "bench_core: %s failed: %s\n", what.c_str(), std::strerror(errno));
+  std::exit(3);
+}
 
 void print_summary(const char* impl, const char* op, std::vector<double> us) {
   std::sort(us.begin(), us.end());
@@ -130,20 +140,23 @@ std::function<void(int)> file_op(const std::string& path, const std::string& op)
     return [path](int i) {
       const std::string name = path + std::to_string(i);
       const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-      if (::write(fd, kMiB.data(), kMiB.size()) != static_cast<ssize_t>(kMiB.size())) std::exit(3);
+      require(fd >= 0, "creating " + name);
+      require(::write(fd, kMiB.data(), kMiB.size()) == static_cast<ssize_t>(kMiB.size()), "writing " + name);
       ::close(fd);
       if (i >= 8) ::unlink((path + std::to_string(i - 8)).c_str());
     };
   for (int i = 0; i < 8; ++i) {
     const int fd = ::open((path + std::to_string(i)).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (::write(fd, kMiB.data(), kMiB.size()) != static_cast<ssize_t>(kMiB.size())) std::exit(3);
+    require(fd >= 0 && ::write(fd, kMiB.data(), kMiB.size()) == static_cast<ssize_t>(kMiB.size()),
+            "writing " + path + std::to_string(i));
     ::close(fd);
   }
   return [path](int i) {
     std::string buf;
     buf.resize_and_overwrite(kMiB.size(), [](char*, std::size_t n) { return n; });
     const int fd = ::open((path + std::to_string(i % 8)).c_str(), O_RDONLY);
-    if (::read(fd, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size())) std::exit(3);
+    require(fd >= 0 && ::read(fd, buf.data(), buf.size()) == static_cast<ssize_t>(buf.size()),
+            "reading " + path + std::to_string(i % 8));
     ::close(fd);
   };
 }
@@ -155,15 +168,10 @@ class PythonSet {
  public:
   explicit PythonSet(bench::RawSqlite& raw)
       : raw_(raw),
-        begin_(raw.prepare("BEGIN IMMEDIATE")),
-        commit_(raw.prepare("COMMIT")),
         find_(raw.prepare("SELECT rowid, filename FROM Cache WHERE key = ? AND raw = ?")),
         update_(raw.prepare("UPDATE Cache SET store_time = ?, expire_time = ?, access_time = ?, access_count = ?, "
                             "tag = ?, size = ?, mode = ?, filename = ?, value = ? WHERE rowid = ?")),
-        expired_(raw.prepare("SELECT filename FROM Cache WHERE expire_time IS NOT NULL AND expire_time < ? ORDER BY "
-                             "expire_time LIMIT ?")),
-        pages_(raw.prepare("PRAGMA page_count")),
-        size_(raw.prepare("SELECT value FROM Settings WHERE key = ?")) {}
+        cull_(raw) {}
 
   // Stores `inline_value` in the row of text key `key`, or (when it is
   // empty) a file-backed value of `file_size` bytes in `filename`. Returns
@@ -171,10 +179,10 @@ class PythonSet {
   std::string replace(const std::string& key, std::string_view inline_value, const std::string& filename,
                       std::int64_t file_size) {
     const double now = unix_now();
-    raw_.run(begin_);
+    raw_.begin();
     sqlite3_bind_text(find_, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
     sqlite3_bind_int(find_, 2, 1);
-    if (sqlite3_step(find_) != SQLITE_ROW) std::exit(3);
+    require(sqlite3_step(find_) == SQLITE_ROW, "finding the row of key " + key);
     const sqlite3_int64 rowid = sqlite3_column_int64(find_, 0);
     const auto* old = sqlite3_column_text(find_, 1);
     std::string old_file = old ? reinterpret_cast<const char*>(old) : "";
@@ -197,19 +205,15 @@ class PythonSet {
     }
     sqlite3_bind_int64(update_, 10, rowid);
     raw_.run(update_);
-    sqlite3_bind_double(expired_, 1, now);
-    sqlite3_bind_int(expired_, 2, 10);
-    raw_.run(expired_);
-    raw_.run(pages_);
-    sqlite3_bind_text(size_, 1, "size", 4, SQLITE_STATIC);
-    raw_.run(size_);
-    raw_.run(commit_);
+    cull_.run(now);
+    raw_.commit();
     return old_file;
   }
 
  private:
   bench::RawSqlite& raw_;
-  sqlite3_stmt *begin_, *commit_, *find_, *update_, *expired_, *pages_, *size_;
+  sqlite3_stmt *find_, *update_;
+  bench::PythonCull cull_;
 };
 
 // The floor of a 1 MiB store under this project's rules, at `dir`: the
@@ -221,19 +225,21 @@ std::function<void(int)> floor_set_op(const std::string& dir) {
     diskcache::Cache setup(dir);
     for (int i = 0; i < 8; ++i) setup.set("floor" + std::to_string(i), diskcache::Bytes(kSmall));
   }
-  ::mkdir((dir + "/floor").c_str(), 0755);
+  require(::mkdir((dir + "/floor").c_str(), 0755) == 0, "creating " + dir + "/floor");
   // The folder stays open, as the library keeps its current one open.
-  const auto folder_fd = std::shared_ptr<const int>(new int(::open((dir + "/floor").c_str(), O_RDONLY | O_DIRECTORY)),
-                                                    [](const int* fd) { ::close(*fd); delete fd; });
+  const int opened = ::open((dir + "/floor").c_str(), O_RDONLY | O_DIRECTORY);
+  require(opened >= 0, "opening " + dir + "/floor");
+  const auto folder_fd = std::shared_ptr<const int>(new int(opened), [](const int* fd) { ::close(*fd); delete fd; });
   auto raw = std::make_shared<bench::RawSqlite>(dir);
   auto set = std::make_shared<PythonSet>(*raw);
   return [folder_fd, raw, set](int i) {
     const int folder = *folder_fd;
     const std::string leaf = std::to_string(i), temp = leaf + ".tmp", final_leaf = leaf + ".val";
     const int fd = ::openat(folder, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (::write(fd, kMiB.data(), kMiB.size()) != static_cast<ssize_t>(kMiB.size())) std::exit(3);
+    require(fd >= 0 && ::write(fd, kMiB.data(), kMiB.size()) == static_cast<ssize_t>(kMiB.size()),
+            "writing floor/" + temp);
     ::close(fd);
-    if (::renameat(folder, temp.c_str(), folder, final_leaf.c_str()) != 0) std::exit(3);
+    require(::renameat(folder, temp.c_str(), folder, final_leaf.c_str()) == 0, "renaming floor/" + temp);
     const std::string old =
         set->replace("floor" + std::to_string(i % 8), {}, "floor/" + final_leaf, static_cast<std::int64_t>(kMiB.size()));
     if (!old.empty()) ::unlinkat(folder, old.substr(6).c_str(), 0);  // past "floor/"
@@ -246,12 +252,12 @@ std::function<void(int)> floor_set_op(const std::string& dir) {
 // noise. Prints a line for each.
 int run_paired(const std::string& op, const std::string& dir, int n) {
   if (op != "set_1mb" && op != "get_1mb" && op != "floor_1mb") return 2;
-  diskcache::Cache cache(dir);
+  std::optional<diskcache::Cache> cache;  // open only while the library is measured
   std::vector<std::pair<const char*, std::function<void(int)>>> impls;
   if (op == "floor_1mb")
     impls.emplace_back("floor", floor_set_op(dir));
   else
-    impls.emplace_back("lib", lib_big_op(cache, op));
+    impls.emplace_back("lib", lib_big_op(cache.emplace(dir), op));
   impls.emplace_back("file", file_op(dir + "/plain.bin", op == "floor_1mb" ? "set_1mb" : op));
   std::vector<std::vector<double>> us(impls.size());
   for (int i = 0; i < n; ++i)

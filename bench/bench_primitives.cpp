@@ -69,15 +69,10 @@ class RawLock {
  public:
   explicit RawLock(bench::RawSqlite& r)
       : r_(r),
-        begin_(r.prepare("BEGIN IMMEDIATE")),
-        commit_(r.prepare("COMMIT")),
         find_(r.prepare("SELECT rowid, filename, expire_time FROM Cache WHERE key = ? AND raw = ?")),
         insert_(r.prepare("INSERT INTO Cache(key, raw, store_time, expire_time, access_time, access_count, tag, size, "
                           "mode, filename, value) VALUES ('L', 1, 0, NULL, 0, 0, NULL, 0, 4, NULL, x'80054e2e')")),
-        expired_(r.prepare("SELECT filename FROM Cache WHERE expire_time IS NOT NULL AND expire_time < ? ORDER BY "
-                           "expire_time LIMIT 10")),
-        pages_(r.prepare("PRAGMA page_count")),
-        size_(r.prepare("SELECT value FROM Settings WHERE key = 'size'")),
+        cull_(r),
         holder_(r.prepare("INSERT INTO diskcache_holders (key, raw, holder, host, boot_id, pid_ns, pid, start_time, "
                           "thread, acquired_at, expires_at, count) VALUES ('L', 1, 'h', 'host', 'boot', 1, 1, 1, 1, 0, "
                           "NULL, 1)")),
@@ -88,20 +83,17 @@ class RawLock {
         del_holder_(r.prepare("DELETE FROM diskcache_holders WHERE key = 'L' AND raw = 1 AND holder = 'h'")) {}
 
   void acquire() {  // Python's add + the holder row
-    r_.run(begin_);
+    r_.begin();
     sqlite3_bind_text(find_, 1, "L", 1, SQLITE_STATIC);
     sqlite3_bind_int(find_, 2, 1);
     r_.run(find_);
     r_.run(insert_);
-    sqlite3_bind_double(expired_, 1, 1e9);
-    r_.run(expired_);
-    r_.run(pages_);
-    r_.run(size_);
+    cull_.run(1e9);
     r_.run(holder_);
-    r_.run(commit_);
+    r_.commit();
   }
   void release() {  // Python's delete + the holder row
-    r_.run(begin_);
+    r_.begin();
     r_.run(holder_count_);
     sqlite3_bind_text(find_live_, 1, "L", 1, SQLITE_STATIC);
     sqlite3_bind_int(find_live_, 2, 1);
@@ -112,13 +104,14 @@ class RawLock {
     sqlite3_bind_int64(del_, 1, rowid);
     r_.run(del_);
     r_.run(del_holder_);
-    r_.run(commit_);
+    r_.commit();
   }
 
  private:
   bench::RawSqlite& r_;
-  sqlite3_stmt *begin_, *commit_, *find_, *insert_, *expired_, *pages_, *size_, *holder_, *find_live_,
-      *holder_count_, *del_, *del_holder_;
+  sqlite3_stmt *find_, *insert_;
+  bench::PythonCull cull_;
+  sqlite3_stmt *holder_, *find_live_, *holder_count_, *del_, *del_holder_;
 };
 
 int uncontended(const std::string& impl, const std::string& dir, int n) {
@@ -153,6 +146,10 @@ int uncontended(const std::string& impl, const std::string& dir, int n) {
 // after the other process's commit, as a contended acquisition does.
 // Latency: from the start of the release to the end of the acquire.
 int floor_handoff(const std::string& dir, int n) {
+  if (n < 2) {
+    std::fprintf(stderr, "floor-handoff needs N >= 2 (N = %d)\n", n);
+    return 2;
+  }
   { diskcache::Cache create(dir); }
   struct Shared {
     std::atomic<std::uint32_t> turn;  // the number of the next acquisition; process turn % 2 takes it
@@ -160,14 +157,33 @@ int floor_handoff(const std::string& dir, int n) {
   };
   const std::size_t bytes = sizeof(Shared) + sizeof(double) * static_cast<std::size_t>(n);
   void* map = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (map == MAP_FAILED) {
+    std::perror("floor-handoff: mmap");
+    return 1;
+  }
   auto* shared = new (map) Shared{};
   auto* latency_us = reinterpret_cast<double*>(static_cast<char*>(map) + sizeof(Shared));
+  pid_t child = -1;
+  const pid_t parent = getpid();
+  // A process whose partner died (a failed statement exits) stops waiting.
+  // The parent looks without reaping, so its final waitpid sees the status.
+  const auto partner_gone = [&](std::uint32_t me) {
+    if (me == 1) return getppid() != parent;
+    siginfo_t info{};
+    return waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == child;
+  };
   const auto worker = [&](std::uint32_t me) {
     bench::RawSqlite r(dir);
     RawLock lock(r);
     for (std::uint32_t t = me; t < static_cast<std::uint32_t>(n); t += 2) {
-      for (std::uint32_t seen; (seen = shared->turn.load()) != t;)
-        syscall(SYS_futex, &shared->turn, FUTEX_WAIT, seen, nullptr, nullptr, 0);
+      for (std::uint32_t seen; (seen = shared->turn.load()) != t;) {
+        const timespec poll{0, 100'000'000};
+        syscall(SYS_futex, &shared->turn, FUTEX_WAIT, seen, &poll, nullptr, 0);
+        if (partner_gone(me) && shared->turn.load() == seen) {  // its last store came before it ended
+          std::fprintf(stderr, "floor-handoff: the other process ended early\n");
+          std::exit(1);
+        }
+      }
       lock.acquire();
       if (t > 0) latency_us[t] = (mono_ns() - shared->released_at.load()) / 1000.0;
       shared->released_at.store(mono_ns());
@@ -176,13 +192,17 @@ int floor_handoff(const std::string& dir, int n) {
       syscall(SYS_futex, &shared->turn, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
     }
   };
-  const pid_t child = fork();
+  child = fork();
   if (child == 0) {
     worker(1);
     _exit(0);
   }
   worker(0);
-  waitpid(child, nullptr, 0);
+  int status = 0;
+  if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "floor-handoff: the other process failed\n");
+    return 1;
+  }
   std::printf("{\"median_us\": %.3f}\n", median(std::vector<double>(latency_us + 1, latency_us + n)));
   return 0;
 }
@@ -223,16 +243,14 @@ int semaphore(const std::string& dir, int n, int hold_us, int bound) {
 int floor_commit(const std::string& dir, int n) {
   { diskcache::Cache create(dir); }
   bench::RawSqlite r(dir);
-  auto* begin = r.prepare("BEGIN IMMEDIATE");
-  auto* commit = r.prepare("COMMIT");
   auto* put = r.prepare("INSERT OR REPLACE INTO diskcache_meta VALUES ('bench', ?)");
   std::vector<double> us;
   for (int i = 0; i < n; ++i) {
     const auto t0 = mono_ns();
-    r.run(begin);
+    r.begin();
     sqlite3_bind_int(put, 1, i);
     r.run(put);
-    r.run(commit);
+    r.commit();
     us.push_back((mono_ns() - t0) / 1000.0);
   }
   std::printf("{\"median_us\": %.3f}\n", median(us));
