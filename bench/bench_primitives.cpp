@@ -1,24 +1,29 @@
 // Primitive benchmarks; the driver (compare_primitives.py) runs these beside
 // Python diskcache's recipes and computes the figures.
 //
-//   bench_primitives uncontended lib|lib-nohist|raw DIR N
-//       N acquire+release pairs of an uncontended Lock; JSON median us.
-//       `raw` runs the statements the library needs, prepared, in the same
-//       two transactions (Python's add/delete + the holder row).
+//   bench_primitives uncontended DIR N
+//       N acquire+release pairs of an uncontended Lock, history on and off,
+//       and of the raw statements the library needs, prepared, in the same
+//       two transactions (Python's add/delete + the holder row), interleaved;
+//       JSON median us of each.
 //   bench_primitives handoff DIR N WORK_US
 //       one of two contending workers: N x { lock; unlock; work WORK_US
 //       outside }; prints "call acquired released unlocked" (CLOCK_MONOTONIC
-//       ns) per iteration, then "cpu_us <user+sys>".
+//       ns) per iteration, then "cpu_us <user+sys of the loop>" and
+//       "work_cpu_us <this thread's CPU inside the work>": start-up and the
+//       log's printing are not counted.
 //   bench_primitives semaphore DIR N HOLD_US BOUND
-//       N x { acquire; hold HOLD_US; release }; prints "span start end" and "cpu_us".
+//       N x { acquire; hold HOLD_US; release }; prints "span start end" and "cpu_us" (of the loop).
 //   bench_primitives floor-commit DIR N    median us of one small write transaction
 //   bench_primitives floor-wake N          median us of one futex wake between processes
 //   bench_primitives floor-handoff DIR N   median us of a raw release commit + wake + the other
-//                                          process's raw acquire commit
+//                                          process's raw acquire commit, and the CPU per
+//                                          acquisition (both processes' loops / N)
 #include <linux/futex.h>
 #include <sqlite3.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +35,7 @@
 #include <climits>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,7 +62,13 @@ void busy_work(std::int64_t us) {  // CPU work outside the lock, like a real cri
   }
 }
 
-std::int64_t cpu_us() {
+std::int64_t thread_cpu_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
+}
+
+std::int64_t cpu_us() {  // the whole process (the library's threads too)
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
@@ -114,29 +126,38 @@ class RawLock {
   sqlite3_stmt *holder_, *find_live_, *holder_count_, *del_, *del_holder_;
 };
 
-int uncontended(const std::string& impl, const std::string& dir, int n) {
-  { diskcache::Cache create(dir); }
-  std::vector<double> us;
-  if (impl == "raw") {
-    bench::RawSqlite r(dir);
-    RawLock lock(r);
-    for (int i = 0; i < n; ++i) {
-      const auto t0 = mono_ns();
-      lock.acquire();
-      lock.release();
-      us.push_back((mono_ns() - t0) / 1000.0);
+// Uncontended acquire+release of the library's Lock (history on and off)
+// and of RawLock, each on its own cache under DIR, interleaved in blocks of
+// 20 pairs (which goes first rotates), so all three see the same moments of
+// the machine. JSON: the median us of each.
+int uncontended(const std::string& dir, int n) {
+  constexpr int kBlock = 20;
+  for (const char* leaf : {"lib", "lib-nohist", "raw"}) {
+    const std::string sub = dir + "/" + leaf;
+    if (::mkdir(sub.c_str(), 0755) != 0) {
+      std::perror(("uncontended: creating " + sub).c_str());
+      return 1;
     }
-  } else {
-    diskcache::Cache cache(dir);
-    diskcache::Lock lock(cache, "L", {.history = impl == "lib"});
-    for (int i = 0; i < n; ++i) {
-      const auto t0 = mono_ns();
-      lock.lock();
-      lock.unlock();
-      us.push_back((mono_ns() - t0) / 1000.0);
-    }
+    diskcache::Cache create(sub);
   }
-  std::printf("{\"median_us\": %.3f}\n", median(us));
+  diskcache::Cache with_history(dir + "/lib"), without_history(dir + "/lib-nohist");
+  diskcache::Lock lib(with_history, "L", {.history = true}), lib_nohist(without_history, "L", {.history = false});
+  bench::RawSqlite r(dir + "/raw");
+  RawLock raw(r);
+  const std::array<std::function<void()>, 3> pairs = {[&] { lib.lock(), lib.unlock(); },
+                                                      [&] { lib_nohist.lock(), lib_nohist.unlock(); },
+                                                      [&] { raw.acquire(), raw.release(); }};
+  std::array<std::vector<double>, 3> us;
+  for (int block = 0; block * kBlock < n; ++block)
+    for (std::size_t k = 0; k < pairs.size(); ++k) {
+      const std::size_t which = (k + static_cast<std::size_t>(block)) % pairs.size();
+      for (int i = 0; i < kBlock; ++i) {
+        const auto t0 = mono_ns();
+        pairs[which]();
+        us[which].push_back((mono_ns() - t0) / 1000.0);
+      }
+    }
+  std::printf("{\"lib\": %.3f, \"lib-nohist\": %.3f, \"raw\": %.3f}\n", median(us[0]), median(us[1]), median(us[2]));
   return 0;
 }
 
@@ -154,6 +175,7 @@ int floor_handoff(const std::string& dir, int n) {
   struct Shared {
     std::atomic<std::uint32_t> turn;  // the number of the next acquisition; process turn % 2 takes it
     std::atomic<std::int64_t> released_at;
+    std::atomic<std::int64_t> loop_cpu_us[2];  // each process's CPU in its loop
   };
   const std::size_t bytes = sizeof(Shared) + sizeof(double) * static_cast<std::size_t>(n);
   void* map = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -175,6 +197,7 @@ int floor_handoff(const std::string& dir, int n) {
   const auto worker = [&](std::uint32_t me) {
     bench::RawSqlite r(dir);
     RawLock lock(r);
+    const auto loop_cpu = cpu_us();
     for (std::uint32_t t = me; t < static_cast<std::uint32_t>(n); t += 2) {
       for (std::uint32_t seen; (seen = shared->turn.load()) != t;) {
         const timespec poll{0, 100'000'000};
@@ -191,6 +214,7 @@ int floor_handoff(const std::string& dir, int n) {
       shared->turn.store(t + 1);
       syscall(SYS_futex, &shared->turn, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
     }
+    shared->loop_cpu_us[me].store(cpu_us() - loop_cpu);
   };
   child = fork();
   if (child == 0) {
@@ -203,7 +227,9 @@ int floor_handoff(const std::string& dir, int n) {
     std::fprintf(stderr, "floor-handoff: the other process failed\n");
     return 1;
   }
-  std::printf("{\"median_us\": %.3f}\n", median(std::vector<double>(latency_us + 1, latency_us + n)));
+  std::printf("{\"median_us\": %.3f, \"cpu_us_per_op\": %.3f}\n",
+              median(std::vector<double>(latency_us + 1, latency_us + n)),
+              static_cast<double>(shared->loop_cpu_us[0].load() + shared->loop_cpu_us[1].load()) / n);
   return 0;
 }
 
@@ -212,6 +238,8 @@ int handoff(const std::string& dir, int n, int work_us) {
   diskcache::Lock lock(cache, "H", {.history = false});
   std::vector<std::array<std::int64_t, 4>> log;
   log.reserve(static_cast<std::size_t>(n));
+  std::int64_t work_cpu = 0;
+  const auto loop_cpu = cpu_us();
   for (int i = 0; i < n; ++i) {
     const auto call = mono_ns();
     lock.lock();
@@ -219,11 +247,14 @@ int handoff(const std::string& dir, int n, int work_us) {
     const auto released = mono_ns();
     lock.unlock();
     log.push_back({call, acquired, released, mono_ns()});
+    const auto work_start = thread_cpu_us();
     busy_work(work_us);
+    work_cpu += thread_cpu_us() - work_start;
   }
+  const auto loop_cpu_used = cpu_us() - loop_cpu;
   for (const auto& e : log)
     std::printf("%lld %lld %lld %lld\n", (long long)e[0], (long long)e[1], (long long)e[2], (long long)e[3]);
-  std::printf("cpu_us %lld\n", (long long)cpu_us());
+  std::printf("cpu_us %lld\nwork_cpu_us %lld\n", (long long)loop_cpu_used, (long long)work_cpu);
   return 0;
 }
 
@@ -231,12 +262,13 @@ int semaphore(const std::string& dir, int n, int hold_us, int bound) {
   diskcache::Cache cache(dir);
   diskcache::BoundedSemaphore sem(cache, "S", bound, {.history = false});
   const auto start = mono_ns();
+  const auto loop_cpu = cpu_us();
   for (int i = 0; i < n; ++i) {
     sem.acquire();
     std::this_thread::sleep_for(std::chrono::microseconds(hold_us));
     sem.release();
   }
-  std::printf("span %lld %lld\ncpu_us %lld\n", (long long)start, (long long)mono_ns(), (long long)cpu_us());
+  std::printf("span %lld %lld\ncpu_us %lld\n", (long long)start, (long long)mono_ns(), (long long)(cpu_us() - loop_cpu));
   return 0;
 }
 
@@ -293,7 +325,7 @@ int floor_wake(int n) {
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
-  if (mode == "uncontended" && argc == 5) return uncontended(argv[2], argv[3], std::stoi(argv[4]));
+  if (mode == "uncontended" && argc == 4) return uncontended(argv[2], std::stoi(argv[3]));
   if (mode == "handoff" && argc == 5) return handoff(argv[2], std::stoi(argv[3]), std::stoi(argv[4]));
   if (mode == "semaphore" && argc == 6)
     return semaphore(argv[2], std::stoi(argv[3]), std::stoi(argv[4]), std::stoi(argv[5]));

@@ -4,9 +4,9 @@ the measured floors, interleaved over repetitions.
 
 usage: /usr/bin/python3 bench/compare_primitives.py BUILD_DIR [--reps 5] [--json OUT]
 
-1. Uncontended Lock acquire+release: lib (history on, off), the raw SQLite
-   statements it needs (Python's add/delete plus the holder row, prepared),
-   and Python's Lock.
+1. Uncontended Lock acquire+release: lib (history on, off) and the raw
+   SQLite statements it needs (Python's add/delete plus the holder row,
+   prepared), interleaved in one process; and Python's Lock.
 2. Contended hand-off, 2 processes, each doing 0.2 ms of CPU work outside
    the lock. Hand-off latency = from the holder entering unlock() to the
    waiting process's lock() returning. Floor = the raw release
@@ -15,9 +15,9 @@ usage: /usr/bin/python3 bench/compare_primitives.py BUILD_DIR [--reps 5] [--json
    the acquire starts right after the other process's commit, as a
    contended one does); the sum of those parts measured apart (the raw
    acquire+release in one process + one wake) is reported beside it. Also
-   throughput, CPU
-   per operation and the longest run of acquisitions by one process while
-   the other waited.
+   throughput, CPU per operation (of the loop only, not start-up; with
+   and without the CPU each process measured inside its work) and the
+   longest run of acquisitions by one process while the other waited.
 3. BoundedSemaphore(2), 4 processes each holding 0.5 ms: throughput as a
    share of the ideal bound / hold time.
 """
@@ -47,9 +47,13 @@ def busy(us):
         pass
 
 
-def cpu_us():
+def cpu_us():  # the whole process
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return int((ru.ru_utime + ru.ru_stime) * 1e6)
+
+
+def thread_cpu_us():
+    return time.thread_time_ns() // 1000
 
 
 def worker(kind, directory, n):
@@ -68,6 +72,8 @@ def worker(kind, directory, n):
     elif kind == 'handoff':
         lock = diskcache.Lock(cache, 'H')
         log = []
+        work_cpu = 0
+        loop_cpu = cpu_us()
         for _ in range(n):
             call = time.monotonic_ns()
             lock.acquire()
@@ -75,17 +81,21 @@ def worker(kind, directory, n):
             released = time.monotonic_ns()
             lock.release()
             log.append((call, acquired, released))
+            work_start = thread_cpu_us()
             busy(WORK_US)
+            work_cpu += thread_cpu_us() - work_start
+        loop_cpu = cpu_us() - loop_cpu
         for entry in log:
             print('%d %d %d' % entry)
-        print('cpu_us %d' % cpu_us())
+        print('cpu_us %d\nwork_cpu_us %d' % (loop_cpu, work_cpu))
     elif kind == 'semaphore':
         sem = diskcache.BoundedSemaphore(cache, 'S', value=2)
         start = time.monotonic_ns()
+        loop_cpu = cpu_us()
         for _ in range(n):
             with sem:
                 time.sleep(HOLD_US / 1e6)
-        print('span %d %d\ncpu_us %d' % (start, time.monotonic_ns(), cpu_us()))
+        print('span %d %d\ncpu_us %d' % (start, time.monotonic_ns(), cpu_us() - loop_cpu))
 
 
 # ----------------------------------------------------------------- driver
@@ -113,12 +123,14 @@ def parallel(cmds):
 
 def analyse_handoff(outputs):
     workers = []
-    cpu = 0
+    cpu = work_cpu = 0
     for out in outputs:
         log = []
         for line in out.splitlines():
             if line.startswith('cpu_us'):
                 cpu += int(line.split()[1])
+            elif line.startswith('work_cpu_us'):
+                work_cpu += int(line.split()[1])
             else:
                 log.append(tuple(int(x) for x in line.split()[:3]))
         workers.append(log)
@@ -138,14 +150,18 @@ def analyse_handoff(outputs):
         prev_acq, prev_rel, _, prev_w = events[k - 1]
         if w != prev_w and call < prev_rel:
             latencies.append((acq - prev_rel) / 1000)
-        other = 1 - w
-        if waiting(other, acq):
-            streak = streak + 1 if w == prev_w else 1
+        # A run: consecutive acquisitions by one process, counting those made
+        # while the other was waiting (within a run these are its tail).
+        if w != prev_w:
+            streak = 0
+        if waiting(1 - w, acq):
+            streak += 1
             longest = max(longest, streak)
     span = (events[-1][1] - min(e[2] for e in events)) / 1e9
     ops = len(events)
     return {'handoff_median_us': statistics.median(latencies) if latencies else float('nan'),
-            'throughput_per_s': ops / span, 'cpu_us_per_op': cpu / ops, 'longest_run_while_other_waits': longest,
+            'throughput_per_s': ops / span, 'cpu_us_per_op': cpu / ops,
+            'lock_cpu_us_per_op': (cpu - work_cpu) / ops, 'longest_run_while_other_waits': longest,
             'handoffs': len(latencies)}
 
 
@@ -180,24 +196,34 @@ def main():
     try:
         for rep in range(args.reps):
             d = lambda name: os.path.join(root, '%s-%d' % (name, rep))
-            for impl in (['lib', 'lib-nohist', 'raw', 'python'] if rep % 2 == 0 else ['python', 'raw', 'lib-nohist', 'lib']):
+            for impl in (['lib', 'python'] if rep % 2 == 0 else ['python', 'lib']):
+                os.makedirs(d('u-' + impl))
                 if impl == 'python':
-                    os.makedirs(d('u-python'), exist_ok=True)
-                    out = run(command('python', build, 'uncontended', d('u-python'), '2000'))
-                else:
-                    out = run(command(impl, build, 'uncontended', impl, d('u-' + impl), '2000'))
-                add('uncontended/' + impl, json.loads(out)['median_us'])
+                    add('uncontended/python', json.loads(run(command('python', build, 'uncontended', d('u-python'),
+                                                                     '2000')))['median_us'])
+                    continue
+                paired = json.loads(run(command('lib', build, 'uncontended', d('u-lib'), '3000')))
+                for name, value in paired.items():
+                    add('uncontended/' + name, value)
+                for name in ('lib', 'lib-nohist'):  # within one run, so the same moments of the machine
+                    add('uncontended/%s_over_raw' % name, paired[name] / paired['raw'])
             add('floor/commit', json.loads(run(command('lib', build, 'floor-commit', d('floor'), '2000')))['median_us'])
             add('floor/wake', json.loads(run(command('lib', build, 'floor-wake', '2000')))['median_us'])
-            add('floor/handoff', json.loads(run(command('lib', build, 'floor-handoff', d('floor-h'), '2000')))['median_us'])
+            floor_run = json.loads(run(command('lib', build, 'floor-handoff', d('floor-h'), '2000')))
+            add('floor/handoff', floor_run['median_us'])
+            add('floor/handoff_cpu_us_per_op', floor_run['cpu_us_per_op'])
             for impl in (['lib', 'python'] if rep % 2 == 0 else ['python', 'lib']):
                 directory = d('h-' + impl)
                 run(command('lib', build, 'floor-commit', directory, '1'))  # creates the cache
                 n = str(HANDOFF_N[impl])
                 cmd = (command('python', build, 'handoff', directory, n) if impl == 'python'
                        else command('lib', build, 'handoff', directory, n, str(WORK_US)))
-                for name, value in analyse_handoff(parallel([cmd, cmd])).items():
+                handoff = analyse_handoff(parallel([cmd, cmd]))
+                for name, value in handoff.items():
                     add('handoff/%s/%s' % (impl, name), value)
+                if impl == 'lib':  # paired with this repetition's floor, measured just before
+                    add('handoff/lib_over_floor', handoff['handoff_median_us'] / floor_run['median_us'])
+                    add('handoff/lib_lock_cpu_over_floor', handoff['lock_cpu_us_per_op'] / floor_run['cpu_us_per_op'])
                 directory = d('s-' + impl)
                 run(command('lib', build, 'floor-commit', directory, '1'))
                 n = SEM_N[impl]
@@ -215,16 +241,21 @@ def main():
     floor = m('floor/handoff')
     parts = m('uncontended/raw') + m('floor/wake')
     print()
-    print('uncontended lib/raw: history on %.2fx, off %.2fx; python/lib %.2fx' % (
-        m('uncontended/lib') / m('uncontended/raw'), m('uncontended/lib-nohist') / m('uncontended/raw'),
+    print('uncontended lib/raw (median of the ratios within a run): history on %.2fx, off %.2fx; python/lib %.2fx' % (
+        m('uncontended/lib_over_raw'), m('uncontended/lib-nohist_over_raw'),
         m('uncontended/python') / m('uncontended/lib')))
-    print('hand-off median %.1f us = %.2fx the floor (%.1f us measured between two processes); '
-          '%.2fx its parts measured apart (%.1f us = raw acquire+release %.1f + wake %.1f)' % (
+    print('hand-off median %.1f us = %.2fx the floor (%.1f us measured between two processes; median of the '
+          'ratios within a repetition %.2fx); %.2fx its parts measured apart (%.1f us = raw acquire+release %.1f '
+          '+ wake %.1f)' % (
               m('handoff/lib/handoff_median_us'), m('handoff/lib/handoff_median_us') / floor, floor,
+              m('handoff/lib_over_floor'),
               m('handoff/lib/handoff_median_us') / parts, parts, m('uncontended/raw'), m('floor/wake')))
-    print('hand-off throughput lib/python %.2fx; CPU per op python/lib %.2fx; longest run lib %d, python %d' % (
+    print('hand-off throughput lib/python %.2fx; CPU per op lib/python %.2fx with the 0.2 ms of work, '
+          '%.2fx without it (the lock alone: %.1f us; the floor\'s hand-off %.1f us); longest run lib %d, python %d' % (
         m('handoff/lib/throughput_per_s') / m('handoff/python/throughput_per_s'),
-        m('handoff/python/cpu_us_per_op') / m('handoff/lib/cpu_us_per_op'),
+        m('handoff/lib/cpu_us_per_op') / m('handoff/python/cpu_us_per_op'),
+        m('handoff/lib/lock_cpu_us_per_op') / m('handoff/python/lock_cpu_us_per_op'),
+        m('handoff/lib/lock_cpu_us_per_op'), m('floor/handoff_cpu_us_per_op'),
         report['handoff/lib/longest_run_while_other_waits']['max'],
         report['handoff/python/longest_run_while_other_waits']['max']))
     print('semaphore share of ideal: lib %.0f%%, python %.0f%%' % (
