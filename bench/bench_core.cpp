@@ -3,6 +3,7 @@
 // Python diskcache and computes the statistics across repetitions.
 //
 //   bench_core lib|raw|file|fanout OP DIR N   ->  one JSON line of per-op latencies
+//   bench_core paired get_hit|set_small DIR N  ->  lib and raw in turn, a line each
 //   bench_core paired set_1mb|get_1mb|floor_1mb DIR N  ->  lib (floor) and file in turn, a line each
 //   bench_core writer cache|fanout DIR N SEED  ->  N small sets; prints seconds
 //
@@ -74,6 +75,14 @@ std::vector<double> time_each(int n, const std::function<void(int)>& op) {
 }
 
 
+// The indices of the keys N small operations use: the same for every implementation.
+std::vector<int> random_order(int n) {
+  std::mt19937 rng(42);
+  std::vector<int> order(static_cast<std::size_t>(n));
+  for (auto& i : order) i = static_cast<int>(rng() % kKeys);
+  return order;
+}
+
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -83,9 +92,7 @@ int run_fanout(const std::string& op, const std::string& dir, int n) {
   diskcache::FanoutCache cache(dir, {.cache = {.timeout = std::chrono::seconds(60)}});
   if (cache.size() < kKeys)
     for (int i = 0; i < kKeys; ++i) cache.set(key_of(i), diskcache::Bytes(kSmall));
-  std::mt19937 rng(42);
-  std::vector<int> order(static_cast<std::size_t>(n));
-  for (auto& i : order) i = static_cast<int>(rng() % kKeys);
+  const std::vector<int> order = random_order(n);
   const diskcache::Value small{diskcache::Bytes(kSmall)};
   if (op == "get_hit") {
     print_summary("fanout", "get_hit", time_each(n, [&](int i) {
@@ -118,6 +125,29 @@ int run_writer(const std::string& kind, const std::string& dir, int n, unsigned 
   }
   diskcache::Cache cache(dir);
   return timed([&](const std::string& key) { cache.set(key, small); });
+}
+
+// The same starting state for every implementation: kKeys small items.
+void fill_small(const std::string& dir) {
+  diskcache::Cache setup(dir);
+  if (setup.size() < kKeys)
+    setup.transact([&] {
+      for (int i = 0; i < kKeys; ++i) setup.set(key_of(i), diskcache::Bytes(kSmall));
+    });
+}
+
+// This library's small operation OP (get_hit: look up the key of `order[i]`;
+// set_small: store a small value under it) as a callable of i; empty for
+// another OP.
+std::function<void(int)> lib_small_op(diskcache::Cache& cache, const std::string& op, const std::vector<int>& order) {
+  static const diskcache::Value small{diskcache::Bytes(kSmall)};
+  const auto key = [&order](int i) { return key_of(order[static_cast<std::size_t>(i)]); };
+  if (op == "get_hit")
+    return [&cache, key](int i) {
+      if (!cache.get(key(i))) std::exit(3);
+    };
+  if (op == "set_small") return [&cache, key](int i) { cache.set(key(i), small); };
+  return {};
 }
 
 // This library's 1 MiB operation OP (set_1mb: replace one of 8 values;
@@ -216,6 +246,32 @@ class PythonSet {
   bench::PythonCull cull_;
 };
 
+// The statements Python's Cache runs for the small operation OP, prepared
+// on `raw`, as a callable of i (see lib_small_op); empty for another OP.
+std::function<void(int)> raw_small_op(bench::RawSqlite& raw, const std::string& op, const std::vector<int>& order) {
+  const auto key = [&order](int i) { return key_of(order[static_cast<std::size_t>(i)]); };
+  if (op == "get_hit") {
+    auto* select = raw.prepare(
+        "SELECT rowid, expire_time, tag, mode, filename, value FROM Cache WHERE key = ? AND raw = ? AND "
+        "(expire_time IS NULL OR expire_time > ?)");
+    return [select, key](int i) {
+      const std::string k = key(i);
+      sqlite3_bind_text(select, 1, k.data(), static_cast<int>(k.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_int(select, 2, 1);
+      sqlite3_bind_double(select, 3, unix_now());
+      if (sqlite3_step(select) != SQLITE_ROW) std::exit(3);
+      std::string value(static_cast<const char*>(sqlite3_column_blob(select, 5)),
+                        static_cast<std::size_t>(sqlite3_column_bytes(select, 5)));
+      sqlite3_reset(select);
+    };
+  }
+  if (op == "set_small") {
+    auto set = std::make_shared<PythonSet>(raw);
+    return [set, key](int i) { set->replace(key(i), kSmall, {}, 0); };
+  }
+  return {};
+}
+
 // The floor of a 1 MiB store under this project's rules, at `dir`: the
 // plain write under a temporary name renamed into place, Python's
 // transaction for the row (keys "floor0".."floor7" of the cache there), and
@@ -246,24 +302,42 @@ std::function<void(int)> floor_set_op(const std::string& dir) {
   };
 }
 
-// `paired`: this library (or, for floor_1mb, the floor) and plain files
-// alternately in one process, one operation each in turn (which goes first
-// alternates too), so both see the same disk state and the same bursts of
-// noise. Prints a line for each.
-int run_paired(const std::string& op, const std::string& dir, int n) {
-  if (op != "set_1mb" && op != "get_1mb" && op != "floor_1mb") return 2;
+// `paired`: this library and its baseline alternately in one process, in
+// blocks (which goes first rotates), so both see the same disk state and the
+// same bursts of noise; prints a line for each. get_hit / set_small: the
+// library against raw SQLite, each on its own copy of the starting state
+// (one connection's commits would make the other drop its page cache), 50
+// operations a block. set_1mb / get_1mb (floor_1mb: the floor instead of the
+// library): against plain files, one operation a block.
+int run_paired(const std::string& op, const std::string& dir, int n, const std::vector<int>& order) {
   std::optional<diskcache::Cache> cache;  // open only while the library is measured
+  std::optional<bench::RawSqlite> raw;
   std::vector<std::pair<const char*, std::function<void(int)>>> impls;
-  if (op == "floor_1mb")
-    impls.emplace_back("floor", floor_set_op(dir));
-  else
-    impls.emplace_back("lib", lib_big_op(cache.emplace(dir), op));
-  impls.emplace_back("file", file_op(dir + "/plain.bin", op == "floor_1mb" ? "set_1mb" : op));
+  int block = 1;
+  if (op == "get_hit" || op == "set_small") {
+    block = 50;
+    require(::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST, "creating " + dir);
+    for (const char* leaf : {"/lib", "/raw"}) {
+      require(::mkdir((dir + leaf).c_str(), 0755) == 0, "creating " + dir + leaf);
+      fill_small(dir + leaf);
+    }
+    impls.emplace_back("lib", lib_small_op(cache.emplace(dir + "/lib"), op, order));
+    impls.emplace_back("raw", raw_small_op(raw.emplace(dir + "/raw"), op, order));
+  } else if (op == "set_1mb" || op == "get_1mb" || op == "floor_1mb") {
+    fill_small(dir);
+    if (op == "floor_1mb")
+      impls.emplace_back("floor", floor_set_op(dir));
+    else
+      impls.emplace_back("lib", lib_big_op(cache.emplace(dir), op));
+    impls.emplace_back("file", file_op(dir + "/plain.bin", op == "floor_1mb" ? "set_1mb" : op));
+  } else {
+    return 2;
+  }
   std::vector<std::vector<double>> us(impls.size());
-  for (int i = 0; i < n; ++i)
+  for (int start = 0, b = 0; start < n; start += block, ++b)
     for (std::size_t k = 0; k < impls.size(); ++k) {
-      const std::size_t which = (k + static_cast<std::size_t>(i)) % impls.size();  // rotate who goes first
-      us[which].push_back(time_call(impls[which].second, i));
+      const std::size_t which = (k + static_cast<std::size_t>(b)) % impls.size();
+      for (int i = start; i < std::min(n, start + block); ++i) us[which].push_back(time_call(impls[which].second, i));
     }
   for (std::size_t k = 0; k < impls.size(); ++k) print_summary(impls[k].first, op.c_str(), std::move(us[k]));
   return 0;
@@ -280,60 +354,26 @@ int main(int argc, char** argv) {
   const int n = std::stoi(argv[4]);
   if (impl == "writer") return run_writer(op, dir, n, argc > 5 ? std::stoul(argv[5]) : 1);
   if (impl == "fanout") return run_fanout(op, dir, n);
-  std::mt19937 rng(42);
-  std::vector<int> order(static_cast<std::size_t>(n));
-  for (auto& i : order) i = static_cast<int>(rng() % kKeys);
-
-  {  // the same starting state for every implementation
-    diskcache::Cache setup(dir);
-    if (setup.size() < kKeys)
-      setup.transact([&] {
-        for (int i = 0; i < kKeys; ++i) setup.set(key_of(i), diskcache::Bytes(kSmall));
-      });
-  }
+  const std::vector<int> order = random_order(n);
+  if (impl == "paired") return run_paired(op, dir, n, order);
+  fill_small(dir);
 
   if (impl == "lib") {
     diskcache::Cache cache(dir);
-    const diskcache::Value small{diskcache::Bytes(kSmall)};
-    if (op == "get_hit") {
-      print_summary("lib", "get_hit", time_each(n, [&](int i) {
-                      if (!cache.get(key_of(order[static_cast<std::size_t>(i)]))) std::exit(3);
-                    }));
-    } else if (op == "set_small") {
-      print_summary("lib", "set_small", time_each(n, [&](int i) {
-                      cache.set(key_of(order[static_cast<std::size_t>(i)]), small);
-                    }));
-    } else if (op == "set_1mb" || op == "get_1mb") {
-      print_summary("lib", op.c_str(), time_each(n, lib_big_op(cache, op)));
-    }
+    const auto run = op == "set_1mb" || op == "get_1mb" ? lib_big_op(cache, op) : lib_small_op(cache, op, order);
+    if (!run) return 2;
+    print_summary("lib", op.c_str(), time_each(n, run));
     return 0;
   }
 
   if (impl == "raw") {
     bench::RawSqlite raw(dir);
-    if (op == "get_hit") {
-      auto* select = raw.prepare(
-          "SELECT rowid, expire_time, tag, mode, filename, value FROM Cache WHERE key = ? AND raw = ? AND "
-          "(expire_time IS NULL OR expire_time > ?)");
-      print_summary("raw", "get_hit", time_each(n, [&](int i) {
-                      const std::string key = key_of(order[static_cast<std::size_t>(i)]);
-                      sqlite3_bind_text(select, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
-                      sqlite3_bind_int(select, 2, 1);
-                      sqlite3_bind_double(select, 3, unix_now());
-                      if (sqlite3_step(select) != SQLITE_ROW) std::exit(3);
-                      std::string value(static_cast<const char*>(sqlite3_column_blob(select, 5)),
-                                        static_cast<std::size_t>(sqlite3_column_bytes(select, 5)));
-                      sqlite3_reset(select);
-                    }));
-    } else if (op == "set_small") {
-      PythonSet set(raw);
-      print_summary("raw", "set_small", time_each(n, [&](int i) {
-                      set.replace(key_of(order[static_cast<std::size_t>(i)]), kSmall, {}, 0);
-                    }));
-    } else {
+    const auto run = raw_small_op(raw, op, order);
+    if (!run) {
       std::fprintf(stderr, "raw has get_hit and set_small only\n");
       return 2;
     }
+    print_summary("raw", op.c_str(), time_each(n, run));
     return 0;
   }
 
@@ -342,6 +382,5 @@ int main(int argc, char** argv) {
     print_summary("file", op.c_str(), time_each(n, file_op(dir + "/plain.bin", op)));
     return 0;
   }
-  if (impl == "paired") return run_paired(op, dir, n);
   return 2;
 }
