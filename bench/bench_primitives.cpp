@@ -6,14 +6,15 @@
 //       and of the raw statements the library needs, prepared, in the same
 //       two transactions (Python's add/delete + the holder row), interleaved;
 //       JSON median us of each.
-//   bench_primitives handoff DIR N WORK_US
-//       one of two contending workers: N x { lock; unlock; work WORK_US
-//       outside }; prints "call acquired released unlocked" (CLOCK_MONOTONIC
+//   bench_primitives handoff DIR START_NS END_NS WORK_US
+//       one of two contending workers: from START_NS until END_NS
+//       (CLOCK_MONOTONIC) { lock; unlock; work WORK_US outside }; prints "call acquired released unlocked" (CLOCK_MONOTONIC
 //       ns) per iteration, then "cpu_us <user+sys of the loop>" and
 //       "work_cpu_us <this thread's CPU inside the work>": start-up and the
 //       log's printing are not counted.
-//   bench_primitives semaphore DIR N HOLD_US BOUND
-//       N x { acquire; hold HOLD_US; release }; prints "span start end" and "cpu_us" (of the loop).
+//   bench_primitives semaphore DIR START_NS END_NS HOLD_US BOUND
+//       from START_NS until END_NS { acquire; hold HOLD_US; release }; prints
+//       "ops", "ended <ns>" and "cpu_us" (of the loop).
 //   bench_primitives floor-commit DIR N    median us of one small write transaction
 //   bench_primitives floor-wake N          median us of one futex wake between processes
 //   bench_primitives floor-handoff DIR N   median us of a raw release commit + wake + the other
@@ -32,6 +33,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <ctime>
@@ -233,14 +235,24 @@ int floor_handoff(const std::string& dir, int n) {
   return 0;
 }
 
-int handoff(const std::string& dir, int n, int work_us) {
+// Sleeps until `at` (CLOCK_MONOTONIC ns). The driver gives the workers of a
+// measure one start and one end, so they contend from their first operation
+// to their last and none runs alone at either end.
+void sleep_until(std::int64_t at) {
+  const timespec ts{static_cast<time_t>(at / 1000000000), static_cast<long>(at % 1000000000)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  }
+}
+
+int handoff(const std::string& dir, std::int64_t start_ns, std::int64_t end_ns, int work_us) {
   diskcache::Cache cache(dir);
   diskcache::Lock lock(cache, "H", {.history = false});
   std::vector<std::array<std::int64_t, 4>> log;
-  log.reserve(static_cast<std::size_t>(n));
+  log.reserve(20000);
   std::int64_t work_cpu = 0;
+  sleep_until(start_ns);
   const auto loop_cpu = cpu_us();
-  for (int i = 0; i < n; ++i) {
+  while (mono_ns() < end_ns) {
     const auto call = mono_ns();
     lock.lock();
     const auto acquired = mono_ns();
@@ -258,17 +270,18 @@ int handoff(const std::string& dir, int n, int work_us) {
   return 0;
 }
 
-int semaphore(const std::string& dir, int n, int hold_us, int bound) {
+int semaphore(const std::string& dir, std::int64_t start_ns, std::int64_t end_ns, int hold_us, int bound) {
   diskcache::Cache cache(dir);
   diskcache::BoundedSemaphore sem(cache, "S", bound, {.history = false});
-  const auto start = mono_ns();
+  sleep_until(start_ns);
   const auto loop_cpu = cpu_us();
-  for (int i = 0; i < n; ++i) {
+  long long ops = 0;
+  for (; mono_ns() < end_ns; ++ops) {
     sem.acquire();
     std::this_thread::sleep_for(std::chrono::microseconds(hold_us));
     sem.release();
   }
-  std::printf("span %lld %lld\ncpu_us %lld\n", (long long)start, (long long)mono_ns(), (long long)(cpu_us() - loop_cpu));
+  std::printf("ops %lld\nended %lld\ncpu_us %lld\n", ops, (long long)mono_ns(), (long long)(cpu_us() - loop_cpu));
   return 0;
 }
 
@@ -326,9 +339,10 @@ int floor_wake(int n) {
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "uncontended" && argc == 4) return uncontended(argv[2], std::stoi(argv[3]));
-  if (mode == "handoff" && argc == 5) return handoff(argv[2], std::stoi(argv[3]), std::stoi(argv[4]));
-  if (mode == "semaphore" && argc == 6)
-    return semaphore(argv[2], std::stoi(argv[3]), std::stoi(argv[4]), std::stoi(argv[5]));
+  if (mode == "handoff" && argc == 6)
+    return handoff(argv[2], std::stoll(argv[3]), std::stoll(argv[4]), std::stoi(argv[5]));
+  if (mode == "semaphore" && argc == 7)
+    return semaphore(argv[2], std::stoll(argv[3]), std::stoll(argv[4]), std::stoi(argv[5]), std::stoi(argv[6]));
   if (mode == "floor-commit" && argc == 4) return floor_commit(argv[2], std::stoi(argv[3]));
   if (mode == "floor-wake" && argc == 3) return floor_wake(std::stoi(argv[2]));
   if (mode == "floor-handoff" && argc == 4) return floor_handoff(argv[2], std::stoi(argv[3]));

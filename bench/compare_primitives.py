@@ -20,6 +20,11 @@ usage: /usr/bin/python3 bench/compare_primitives.py BUILD_DIR [--reps 5] [--json
    longest run of acquisitions by one process while the other waited.
 3. BoundedSemaphore(2), 4 processes each holding 0.5 ms: throughput as a
    share of the ideal bound / hold time.
+The workers of 2 and 3 start at one moment and stop at another, given by
+the driver, so all of them contend for the whole measure: with a count of
+operations each, the ones that finished first left the others running with
+fewer contenders (Python's semaphore workers ended up to 110 ms apart in a
+210 ms run).
 """
 import argparse
 import bisect
@@ -34,8 +39,9 @@ import tempfile
 import time
 
 WORK_US = 200
-HANDOFF_N = {'lib': 1500, 'python': 400}
-SEM_N = {'lib': 250, 'python': 100}
+HANDOFF_SECONDS = 0.6  # every worker of a measure runs for the same window
+SEM_SECONDS = 0.5
+START_DELAY_S = 0.3  # time for the workers to start up before the common start
 HOLD_US = 500
 
 
@@ -56,11 +62,16 @@ def thread_cpu_us():
     return time.thread_time_ns() // 1000
 
 
-def worker(kind, directory, n):
+def sleep_until(at_ns):
+    while time.monotonic_ns() < at_ns:
+        time.sleep((at_ns - time.monotonic_ns()) / 1e9)
+
+
+def worker(kind, directory, *args):
     import diskcache
     cache = diskcache.Cache(directory)
-    n = int(n)
     if kind == 'uncontended':
+        n = int(args[0])
         lock = diskcache.Lock(cache, 'L')
         samples = []
         for _ in range(n):
@@ -71,10 +82,12 @@ def worker(kind, directory, n):
         print(json.dumps({'median_us': statistics.median(samples)}))
     elif kind == 'handoff':
         lock = diskcache.Lock(cache, 'H')
+        start, end = int(args[0]), int(args[1])
         log = []
         work_cpu = 0
+        sleep_until(start)
         loop_cpu = cpu_us()
-        for _ in range(n):
+        while time.monotonic_ns() < end:
             call = time.monotonic_ns()
             lock.acquire()
             acquired = time.monotonic_ns()
@@ -90,12 +103,15 @@ def worker(kind, directory, n):
         print('cpu_us %d\nwork_cpu_us %d' % (loop_cpu, work_cpu))
     elif kind == 'semaphore':
         sem = diskcache.BoundedSemaphore(cache, 'S', value=2)
-        start = time.monotonic_ns()
+        start, end = int(args[0]), int(args[1])
+        ops = 0
+        sleep_until(start)
         loop_cpu = cpu_us()
-        for _ in range(n):
+        while time.monotonic_ns() < end:
             with sem:
                 time.sleep(HOLD_US / 1e6)
-        print('span %d %d\ncpu_us %d' % (start, time.monotonic_ns(), cpu_us() - loop_cpu))
+            ops += 1
+        print('ops %d\nended %d\ncpu_us %d' % (ops, time.monotonic_ns(), cpu_us() - loop_cpu))
 
 
 # ----------------------------------------------------------------- driver
@@ -108,6 +124,12 @@ def command(impl, build, *args):
     if impl == 'python':
         return [sys.executable, os.path.abspath(__file__), '--worker', *args]
     return [os.path.join(build, 'bench', 'bench_primitives'), *args]
+
+
+def common_window(seconds):
+    """START_NS and END_NS (CLOCK_MONOTONIC, as strings) for the workers of one measure."""
+    start = time.monotonic_ns() + int(START_DELAY_S * 1e9)
+    return str(start), str(start + int(seconds * 1e9))
 
 
 def parallel(cmds):
@@ -165,15 +187,16 @@ def analyse_handoff(outputs):
             'handoffs': len(latencies)}
 
 
-def analyse_semaphore(outputs, n_total):
-    starts, ends = [], []
+def analyse_semaphore(outputs, start):
+    ops, ends = 0, []
     for out in outputs:
         for line in out.splitlines():
-            if line.startswith('span'):
-                _, s, e = line.split()
-                starts.append(int(s))
-                ends.append(int(e))
-    throughput = n_total / ((max(ends) - min(starts)) / 1e9)
+            name, value = line.split()
+            if name == 'ops':
+                ops += int(value)
+            elif name == 'ended':
+                ends.append(int(value))
+    throughput = ops / ((max(ends) - start) / 1e9)
     ideal = 2 / (HOLD_US / 1e6)
     return {'throughput_per_s': throughput, 'share_of_ideal': throughput / ideal}
 
@@ -215,9 +238,9 @@ def main():
             for impl in (['lib', 'python'] if rep % 2 == 0 else ['python', 'lib']):
                 directory = d('h-' + impl)
                 run(command('lib', build, 'floor-commit', directory, '1'))  # creates the cache
-                n = str(HANDOFF_N[impl])
-                cmd = (command('python', build, 'handoff', directory, n) if impl == 'python'
-                       else command('lib', build, 'handoff', directory, n, str(WORK_US)))
+                window = common_window(HANDOFF_SECONDS)
+                cmd = (command('python', build, 'handoff', directory, *window) if impl == 'python'
+                       else command('lib', build, 'handoff', directory, *window, str(WORK_US)))
                 handoff = analyse_handoff(parallel([cmd, cmd]))
                 for name, value in handoff.items():
                     add('handoff/%s/%s' % (impl, name), value)
@@ -226,10 +249,10 @@ def main():
                     add('handoff/lib_lock_cpu_over_floor', handoff['lock_cpu_us_per_op'] / floor_run['cpu_us_per_op'])
                 directory = d('s-' + impl)
                 run(command('lib', build, 'floor-commit', directory, '1'))
-                n = SEM_N[impl]
-                cmd = (command('python', build, 'semaphore', directory, str(n)) if impl == 'python'
-                       else command('lib', build, 'semaphore', directory, str(n), str(HOLD_US), '2'))
-                for name, value in analyse_semaphore(parallel([cmd] * 4), 4 * n).items():
+                window = common_window(SEM_SECONDS)
+                cmd = (command('python', build, 'semaphore', directory, *window) if impl == 'python'
+                       else command('lib', build, 'semaphore', directory, *window, str(HOLD_US), '2'))
+                for name, value in analyse_semaphore(parallel([cmd] * 4), int(window[0])).items():
                     add('semaphore/%s/%s' % (impl, name), value)
     finally:
         shutil.rmtree(root, ignore_errors=True)
