@@ -5,7 +5,7 @@
 //   bench_core lib|raw|file|fanout OP DIR N   ->  one JSON line of per-op latencies
 //   bench_core paired get_hit|set_small DIR N  ->  lib and raw in turn, a line each
 //   bench_core paired set_1mb|get_1mb|floor_1mb DIR N  ->  lib (floor) and file in turn, a line each
-//   bench_core writer cache|fanout DIR N SEED  ->  N small sets; prints seconds
+//   bench_core writer cache|fanout DIR START_NS END_NS SEED  ->  small sets in that window; prints "sets ended_ns"
 //
 // OP: get_hit   N lookups of existing small keys
 //     set_small N stores of small values (over existing keys)
@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -108,15 +109,26 @@ int run_fanout(const std::string& op, const std::string& dir, int n) {
   return 0;
 }
 
-// One writer process of the throughput benchmark: N sets of small values
-// on random keys; prints the seconds it took.
-int run_writer(const std::string& kind, const std::string& dir, int n, unsigned long seed) {
+// One writer process of the throughput benchmark: sets of small values on
+// random keys from START_NS until END_NS (CLOCK_MONOTONIC; every writer of a
+// measure gets the same two, so they contend throughout); prints the number
+// of sets and the moment it ended.
+int run_writer(const std::string& kind, const std::string& dir, std::int64_t start_ns, std::int64_t end_ns,
+               unsigned long seed) {
   std::mt19937 rng(static_cast<unsigned>(seed));
   const diskcache::Value small{diskcache::Bytes(kSmall)};
+  const auto mono_ns = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+  };
   auto timed = [&](auto&& set) {
-    const auto t0 = Clock::now();
-    for (int i = 0; i < n; ++i) set(key_of(static_cast<int>(rng() % kKeys)));
-    std::printf("%.6f\n", std::chrono::duration<double>(Clock::now() - t0).count());
+    const timespec start{static_cast<time_t>(start_ns / 1000000000), static_cast<long>(start_ns % 1000000000)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &start, nullptr) == EINTR) {
+    }
+    long long sets = 0;
+    for (; mono_ns() < end_ns; ++sets) set(key_of(static_cast<int>(rng() % kKeys)));
+    std::printf("%lld %lld\n", sets, static_cast<long long>(mono_ns()));
     return 0;
   };
   if (kind == "fanout") {
@@ -347,12 +359,15 @@ int run_paired(const std::string& op, const std::string& dir, int n, const std::
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: bench_core lib|raw|file|fanout|paired OP DIR N | writer cache|fanout DIR N SEED\n");
+    std::fprintf(stderr,
+                 "usage: bench_core lib|raw|file|fanout|paired OP DIR N | writer cache|fanout DIR START_NS END_NS "
+                 "SEED\n");
     return 2;
   }
   const std::string impl = argv[1], op = argv[2], dir = argv[3];
+  if (impl == "writer")
+    return argc == 7 ? run_writer(op, dir, std::stoll(argv[4]), std::stoll(argv[5]), std::stoul(argv[6])) : 2;
   const int n = std::stoi(argv[4]);
-  if (impl == "writer") return run_writer(op, dir, n, argc > 5 ? std::stoul(argv[5]) : 1);
   if (impl == "fanout") return run_fanout(op, dir, n);
   const std::vector<int> order = random_order(n);
   if (impl == "paired") return run_paired(op, dir, n, order);

@@ -23,7 +23,8 @@ import diskcache
 KEYS = 10000
 SMALL = b's' * 100
 LATENCY_OPS = {'get_hit': 20000, 'set_small': 4000}
-WRITES_PER_PROCESS = 3000
+WRITE_SECONDS = 0.3  # every writer of a throughput measure writes for this window
+START_DELAY_S = 0.3  # time for the writers to start up before the common start
 
 
 def python_latency(op, directory, n):
@@ -51,30 +52,38 @@ def native_latency(binary, op, directory, n):
     return json.loads(out.stdout)['median_us']
 
 
-def python_writer(directory, n, seed):
-    """One Python FanoutCache writer process: prints the seconds it took."""
+def python_writer(directory, start, end, seed):
+    """One Python FanoutCache writer process, like `bench_core writer`: sets
+    from START_NS until END_NS (CLOCK_MONOTONIC); prints "sets ended_ns"."""
     cache = diskcache.FanoutCache(directory, shards=8, timeout=60)
     rng = random.Random(int(seed))
-    start = time.perf_counter()
-    for _ in range(int(n)):
+    start, end = int(start), int(end)
+    while time.monotonic_ns() < start:
+        time.sleep((start - time.monotonic_ns()) / 1e9)
+    sets = 0
+    while time.monotonic_ns() < end:
         cache.set('key-%d' % rng.randrange(KEYS), SMALL)
-    print(time.perf_counter() - start)
+        sets += 1
+    print(sets, time.monotonic_ns())
 
 
 def throughput(binary, kind, directory, writers):
-    """Sets per second of `writers` concurrent processes."""
+    """Sets per second of `writers` concurrent processes, all writing for the
+    same window (a common start and end), so none writes alone at either end."""
+    start = time.monotonic_ns() + int(START_DELAY_S * 1e9)
+    window = [str(start), str(start + int(WRITE_SECONDS * 1e9))]
     if kind == 'python':
         diskcache.FanoutCache(directory, shards=8).close()
-        cmd = lambda seed: [sys.executable, os.path.abspath(__file__), '--writer', directory,
-                            str(WRITES_PER_PROCESS), str(seed)]
+        cmd = lambda seed: [sys.executable, os.path.abspath(__file__), '--writer', directory, *window, str(seed)]
     else:
-        subprocess.run([binary, 'writer', kind, directory, '1', '0'], check=True, capture_output=True)  # create
-        cmd = lambda seed: [binary, 'writer', kind, directory, str(WRITES_PER_PROCESS), str(seed)]
+        now = str(time.monotonic_ns())
+        subprocess.run([binary, 'writer', kind, directory, now, now, '0'], check=True, capture_output=True)  # create
+        cmd = lambda seed: [binary, 'writer', kind, directory, *window, str(seed)]
     procs = [subprocess.Popen(cmd(seed), stdout=subprocess.PIPE, text=True) for seed in range(1, writers + 1)]
-    seconds = [float(p.communicate()[0]) for p in procs]
+    results = [tuple(map(int, p.communicate()[0].split())) for p in procs]
     if any(p.returncode for p in procs):
         raise SystemExit('writer failed')
-    return writers * WRITES_PER_PROCESS / max(seconds)
+    return sum(sets for sets, _ in results) / ((max(ended for _, ended in results) - start) / 1e9)
 
 
 def main():
