@@ -27,7 +27,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -36,6 +35,7 @@
 #include <vector>
 
 #include "diskcache/diskcache.hpp"
+#include "monotonic.hpp"
 #include "raw_sqlite.hpp"
 
 namespace {
@@ -110,25 +110,17 @@ int run_fanout(const std::string& op, const std::string& dir, int n) {
 }
 
 // One writer process of the throughput benchmark: sets of small values on
-// random keys from START_NS until END_NS (CLOCK_MONOTONIC; every writer of a
-// measure gets the same two, so they contend throughout); prints the number
-// of sets and the moment it ended.
+// random keys from START_NS until END_NS (the measure's common window, see
+// monotonic.hpp); prints the number of sets and the moment it ended.
 int run_writer(const std::string& kind, const std::string& dir, std::int64_t start_ns, std::int64_t end_ns,
                unsigned long seed) {
   std::mt19937 rng(static_cast<unsigned>(seed));
   const diskcache::Value small{diskcache::Bytes(kSmall)};
-  const auto mono_ns = [] {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return std::int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-  };
   auto timed = [&](auto&& set) {
-    const timespec start{static_cast<time_t>(start_ns / 1000000000), static_cast<long>(start_ns % 1000000000)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &start, nullptr) == EINTR) {
-    }
+    bench::sleep_until(start_ns);
     long long sets = 0;
-    for (; mono_ns() < end_ns; ++sets) set(key_of(static_cast<int>(rng() % kKeys)));
-    std::printf("%lld %lld\n", sets, static_cast<long long>(mono_ns()));
+    for (; bench::mono_ns() < end_ns; ++sets) set(key_of(static_cast<int>(rng() % kKeys)));
+    std::printf("%lld %lld\n", sets, static_cast<long long>(bench::mono_ns()));
     return 0;
   };
   if (kind == "fanout") {

@@ -43,15 +43,13 @@
 #include <vector>
 
 #include "diskcache/diskcache.hpp"
+#include "monotonic.hpp"
 #include "raw_sqlite.hpp"
 
 namespace {
 
-std::int64_t mono_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
+using bench::mono_ns;
+using bench::sleep_until;
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -233,15 +231,6 @@ int floor_handoff(const std::string& dir, int n) {
               median(std::vector<double>(latency_us + 1, latency_us + n)),
               static_cast<double>(shared->loop_cpu_us[0].load() + shared->loop_cpu_us[1].load()) / n);
   return 0;
-}
-
-// Sleeps until `at` (CLOCK_MONOTONIC ns). The driver gives the workers of a
-// measure one start and one end, so they contend from their first operation
-// to their last and none runs alone at either end.
-void sleep_until(std::int64_t at) {
-  const timespec ts{static_cast<time_t>(at / 1000000000), static_cast<long>(at % 1000000000)};
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-  }
 }
 
 int handoff(const std::string& dir, std::int64_t start_ns, std::int64_t end_ns, int work_us) {

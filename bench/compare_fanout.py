@@ -20,11 +20,12 @@ import time
 
 import diskcache
 
+from common_window import common_window, sleep_until
+
 KEYS = 10000
 SMALL = b's' * 100
 LATENCY_OPS = {'get_hit': 20000, 'set_small': 4000}
 WRITE_SECONDS = 0.3  # every writer of a throughput measure writes for this window
-START_DELAY_S = 0.3  # time for the writers to start up before the common start
 
 
 def python_latency(op, directory, n):
@@ -57,10 +58,8 @@ def python_writer(directory, start, end, seed):
     from START_NS until END_NS (CLOCK_MONOTONIC); prints "sets ended_ns"."""
     cache = diskcache.FanoutCache(directory, shards=8, timeout=60)
     rng = random.Random(int(seed))
-    start, end = int(start), int(end)
-    while time.monotonic_ns() < start:
-        time.sleep((start - time.monotonic_ns()) / 1e9)
-    sets = 0
+    sleep_until(int(start))
+    sets, end = 0, int(end)
     while time.monotonic_ns() < end:
         cache.set('key-%d' % rng.randrange(KEYS), SMALL)
         sets += 1
@@ -70,8 +69,8 @@ def python_writer(directory, start, end, seed):
 def throughput(binary, kind, directory, writers):
     """Sets per second of `writers` concurrent processes, all writing for the
     same window (a common start and end), so none writes alone at either end."""
-    start = time.monotonic_ns() + int(START_DELAY_S * 1e9)
-    window = [str(start), str(start + int(WRITE_SECONDS * 1e9))]
+    window = common_window(WRITE_SECONDS)
+    start = int(window[0])
     if kind == 'python':
         diskcache.FanoutCache(directory, shards=8).close()
         cmd = lambda seed: [sys.executable, os.path.abspath(__file__), '--writer', directory, *window, str(seed)]

@@ -38,10 +38,11 @@ import sys
 import tempfile
 import time
 
+from common_window import common_window, sleep_until
+
 WORK_US = 200
 HANDOFF_SECONDS = 0.6  # every worker of a measure runs for the same window
 SEM_SECONDS = 0.5
-START_DELAY_S = 0.3  # time for the workers to start up before the common start
 HOLD_US = 500
 
 
@@ -60,11 +61,6 @@ def cpu_us():  # the whole process
 
 def thread_cpu_us():
     return time.thread_time_ns() // 1000
-
-
-def sleep_until(at_ns):
-    while time.monotonic_ns() < at_ns:
-        time.sleep((at_ns - time.monotonic_ns()) / 1e9)
 
 
 def worker(kind, directory, *args):
@@ -124,12 +120,6 @@ def command(impl, build, *args):
     if impl == 'python':
         return [sys.executable, os.path.abspath(__file__), '--worker', *args]
     return [os.path.join(build, 'bench', 'bench_primitives'), *args]
-
-
-def common_window(seconds):
-    """START_NS and END_NS (CLOCK_MONOTONIC, as strings) for the workers of one measure."""
-    start = time.monotonic_ns() + int(START_DELAY_S * 1e9)
-    return str(start), str(start + int(seconds * 1e9))
 
 
 def parallel(cmds):
