@@ -5,7 +5,7 @@
 //   bench_core lib|raw|file|fanout OP DIR N   ->  one JSON line of per-op latencies
 //   bench_core paired get_hit|set_small DIR N  ->  lib and raw in turn, a line each
 //   bench_core paired set_1mb|get_1mb|floor_1mb DIR N  ->  lib (floor) and file in turn, a line each
-//   bench_core writer cache|fanout DIR START_NS END_NS SEED  ->  small sets in that window; prints "sets ended_ns"
+//   bench_core writer cache|fanout DIR SEED  ->  small sets in the driver's window; prints "sets ended_ns"
 //
 // OP: get_hit   N lookups of existing small keys
 //     set_small N stores of small values (over existing keys)
@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "diskcache/diskcache.hpp"
-#include "monotonic.hpp"
+#include "common_window.hpp"
 #include "raw_sqlite.hpp"
 
 namespace {
@@ -110,16 +110,15 @@ int run_fanout(const std::string& op, const std::string& dir, int n) {
 }
 
 // One writer process of the throughput benchmark: sets of small values on
-// random keys from START_NS until END_NS (the measure's common window, see
-// monotonic.hpp); prints the number of sets and the moment it ended.
-int run_writer(const std::string& kind, const std::string& dir, std::int64_t start_ns, std::int64_t end_ns,
-               unsigned long seed) {
+// random keys in the driver's window (see common_window.hpp); prints the
+// number of sets and the moment it ended.
+int run_writer(const std::string& kind, const std::string& dir, unsigned long seed) {
   std::mt19937 rng(static_cast<unsigned>(seed));
   const diskcache::Value small{diskcache::Bytes(kSmall)};
   auto timed = [&](auto&& set) {
-    bench::sleep_until(start_ns);
+    const auto window = bench::await_window();
     long long sets = 0;
-    for (; bench::mono_ns() < end_ns; ++sets) set(key_of(static_cast<int>(rng() % kKeys)));
+    for (; bench::mono_ns() < window.end_ns; ++sets) set(key_of(static_cast<int>(rng() % kKeys)));
     std::printf("%lld %lld\n", sets, static_cast<long long>(bench::mono_ns()));
     return 0;
   };
@@ -352,13 +351,11 @@ int run_paired(const std::string& op, const std::string& dir, int n, const std::
 int main(int argc, char** argv) {
   if (argc < 5) {
     std::fprintf(stderr,
-                 "usage: bench_core lib|raw|file|fanout|paired OP DIR N | writer cache|fanout DIR START_NS END_NS "
-                 "SEED\n");
+                 "usage: bench_core lib|raw|file|fanout|paired OP DIR N | writer cache|fanout DIR SEED\n");
     return 2;
   }
   const std::string impl = argv[1], op = argv[2], dir = argv[3];
-  if (impl == "writer")
-    return argc == 7 ? run_writer(op, dir, std::stoll(argv[4]), std::stoll(argv[5]), std::stoul(argv[6])) : 2;
+  if (impl == "writer") return run_writer(op, dir, std::stoul(argv[4]));
   const int n = std::stoi(argv[4]);
   if (impl == "fanout") return run_fanout(op, dir, n);
   const std::vector<int> order = random_order(n);

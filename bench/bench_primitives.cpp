@@ -6,14 +6,14 @@
 //       and of the raw statements the library needs, prepared, in the same
 //       two transactions (Python's add/delete + the holder row), interleaved;
 //       JSON median us of each.
-//   bench_primitives handoff DIR START_NS END_NS WORK_US
-//       one of two contending workers: from START_NS until END_NS
-//       (CLOCK_MONOTONIC) { lock; unlock; work WORK_US outside }; prints "call acquired released unlocked" (CLOCK_MONOTONIC
+//   bench_primitives handoff DIR WORK_US
+//       one of two contending workers: in the driver's window (see
+//       common_window.hpp) { lock; unlock; work WORK_US outside }; prints "call acquired released unlocked" (CLOCK_MONOTONIC
 //       ns) per iteration, then "cpu_us <user+sys of the loop>" and
 //       "work_cpu_us <this thread's CPU inside the work>": start-up and the
 //       log's printing are not counted.
-//   bench_primitives semaphore DIR START_NS END_NS HOLD_US BOUND
-//       from START_NS until END_NS { acquire; hold HOLD_US; release }; prints
+//   bench_primitives semaphore DIR HOLD_US BOUND
+//       in the driver's window { acquire; hold HOLD_US; release }; prints
 //       "ops", "ended <ns>" and "cpu_us" (of the loop).
 //   bench_primitives floor-commit DIR N    median us of one small write transaction
 //   bench_primitives floor-wake N          median us of one futex wake between processes
@@ -43,13 +43,12 @@
 #include <vector>
 
 #include "diskcache/diskcache.hpp"
-#include "monotonic.hpp"
+#include "common_window.hpp"
 #include "raw_sqlite.hpp"
 
 namespace {
 
 using bench::mono_ns;
-using bench::sleep_until;
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -233,15 +232,15 @@ int floor_handoff(const std::string& dir, int n) {
   return 0;
 }
 
-int handoff(const std::string& dir, std::int64_t start_ns, std::int64_t end_ns, int work_us) {
+int handoff(const std::string& dir, int work_us) {
   diskcache::Cache cache(dir);
   diskcache::Lock lock(cache, "H", {.history = false});
   std::vector<std::array<std::int64_t, 4>> log;
   log.reserve(20000);
   std::int64_t work_cpu = 0;
-  sleep_until(start_ns);
+  const auto window = bench::await_window();
   const auto loop_cpu = cpu_us();
-  while (mono_ns() < end_ns) {
+  while (mono_ns() < window.end_ns) {
     const auto call = mono_ns();
     lock.lock();
     const auto acquired = mono_ns();
@@ -259,13 +258,13 @@ int handoff(const std::string& dir, std::int64_t start_ns, std::int64_t end_ns, 
   return 0;
 }
 
-int semaphore(const std::string& dir, std::int64_t start_ns, std::int64_t end_ns, int hold_us, int bound) {
+int semaphore(const std::string& dir, int hold_us, int bound) {
   diskcache::Cache cache(dir);
   diskcache::BoundedSemaphore sem(cache, "S", bound, {.history = false});
-  sleep_until(start_ns);
+  const auto window = bench::await_window();
   const auto loop_cpu = cpu_us();
   long long ops = 0;
-  for (; mono_ns() < end_ns; ++ops) {
+  for (; mono_ns() < window.end_ns; ++ops) {
     sem.acquire();
     std::this_thread::sleep_for(std::chrono::microseconds(hold_us));
     sem.release();
@@ -328,10 +327,8 @@ int floor_wake(int n) {
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "uncontended" && argc == 4) return uncontended(argv[2], std::stoi(argv[3]));
-  if (mode == "handoff" && argc == 6)
-    return handoff(argv[2], std::stoll(argv[3]), std::stoll(argv[4]), std::stoi(argv[5]));
-  if (mode == "semaphore" && argc == 7)
-    return semaphore(argv[2], std::stoll(argv[3]), std::stoll(argv[4]), std::stoi(argv[5]), std::stoi(argv[6]));
+  if (mode == "handoff" && argc == 4) return handoff(argv[2], std::stoi(argv[3]));
+  if (mode == "semaphore" && argc == 5) return semaphore(argv[2], std::stoi(argv[3]), std::stoi(argv[4]));
   if (mode == "floor-commit" && argc == 4) return floor_commit(argv[2], std::stoi(argv[3]));
   if (mode == "floor-wake" && argc == 3) return floor_wake(std::stoi(argv[2]));
   if (mode == "floor-handoff" && argc == 4) return floor_handoff(argv[2], std::stoi(argv[3]));

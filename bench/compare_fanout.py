@@ -20,7 +20,7 @@ import time
 
 import diskcache
 
-from common_window import common_window, sleep_until
+from common_window import run_together, worker_window
 
 KEYS = 10000
 SMALL = b's' * 100
@@ -53,13 +53,13 @@ def native_latency(binary, op, directory, n):
     return json.loads(out.stdout)['median_us']
 
 
-def python_writer(directory, start, end, seed):
+def python_writer(directory, seed):
     """One Python FanoutCache writer process, like `bench_core writer`: sets
-    from START_NS until END_NS (CLOCK_MONOTONIC); prints "sets ended_ns"."""
+    in the driver's window; prints "sets ended_ns"."""
     cache = diskcache.FanoutCache(directory, shards=8, timeout=60)
     rng = random.Random(int(seed))
-    sleep_until(int(start))
-    sets, end = 0, int(end)
+    sets = 0
+    _, end = worker_window()
     while time.monotonic_ns() < end:
         cache.set('key-%d' % rng.randrange(KEYS), SMALL)
         sets += 1
@@ -69,19 +69,14 @@ def python_writer(directory, start, end, seed):
 def throughput(binary, kind, directory, writers):
     """Sets per second of `writers` concurrent processes, all writing for the
     same window (a common start and end), so none writes alone at either end."""
-    window = common_window(WRITE_SECONDS)
-    start = int(window[0])
     if kind == 'python':
         diskcache.FanoutCache(directory, shards=8).close()
-        cmd = lambda seed: [sys.executable, os.path.abspath(__file__), '--writer', directory, *window, str(seed)]
+        cmd = lambda seed: [sys.executable, os.path.abspath(__file__), '--writer', directory, str(seed)]
     else:
-        now = str(time.monotonic_ns())
-        subprocess.run([binary, 'writer', kind, directory, now, now, '0'], check=True, capture_output=True)  # create
-        cmd = lambda seed: [binary, 'writer', kind, directory, *window, str(seed)]
-    procs = [subprocess.Popen(cmd(seed), stdout=subprocess.PIPE, text=True) for seed in range(1, writers + 1)]
-    results = [tuple(map(int, p.communicate()[0].split())) for p in procs]
-    if any(p.returncode for p in procs):
-        raise SystemExit('writer failed')
+        cmd = lambda seed: [binary, 'writer', kind, directory, str(seed)]
+        run_together([cmd(0)], 0)  # creates the cache: an empty window
+    start, outs = run_together([cmd(seed) for seed in range(1, writers + 1)], WRITE_SECONDS)
+    results = [tuple(map(int, out.split())) for out in outs]
     return sum(sets for sets, _ in results) / ((max(ended for _, ended in results) - start) / 1e9)
 
 

@@ -21,10 +21,10 @@ usage: /usr/bin/python3 bench/compare_primitives.py BUILD_DIR [--reps 5] [--json
 3. BoundedSemaphore(2), 4 processes each holding 0.5 ms: throughput as a
    share of the ideal bound / hold time.
 The workers of 2 and 3 start at one moment and stop at another, given by
-the driver, so all of them contend for the whole measure: with a count of
-operations each, the ones that finished first left the others running with
-fewer contenders (Python's semaphore workers ended up to 110 ms apart in a
-210 ms run).
+the driver once all are ready (common_window.py), so all of them contend
+for the whole measure: with a count of operations each, the ones that
+finished first left the others running with fewer contenders (Python's
+semaphore workers ended up to 110 ms apart in a 210 ms run).
 """
 import argparse
 import bisect
@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 
-from common_window import common_window, sleep_until
+from common_window import run_together, worker_window
 
 WORK_US = 200
 HANDOFF_SECONDS = 0.6  # every worker of a measure runs for the same window
@@ -78,10 +78,9 @@ def worker(kind, directory, *args):
         print(json.dumps({'median_us': statistics.median(samples)}))
     elif kind == 'handoff':
         lock = diskcache.Lock(cache, 'H')
-        start, end = int(args[0]), int(args[1])
         log = []
         work_cpu = 0
-        sleep_until(start)
+        _, end = worker_window()
         loop_cpu = cpu_us()
         while time.monotonic_ns() < end:
             call = time.monotonic_ns()
@@ -99,9 +98,8 @@ def worker(kind, directory, *args):
         print('cpu_us %d\nwork_cpu_us %d' % (loop_cpu, work_cpu))
     elif kind == 'semaphore':
         sem = diskcache.BoundedSemaphore(cache, 'S', value=2)
-        start, end = int(args[0]), int(args[1])
         ops = 0
-        sleep_until(start)
+        _, end = worker_window()
         loop_cpu = cpu_us()
         while time.monotonic_ns() < end:
             with sem:
@@ -120,17 +118,6 @@ def command(impl, build, *args):
     if impl == 'python':
         return [sys.executable, os.path.abspath(__file__), '--worker', *args]
     return [os.path.join(build, 'bench', 'bench_primitives'), *args]
-
-
-def parallel(cmds):
-    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in cmds]
-    outs = []
-    for p in procs:
-        out, err = p.communicate()
-        if p.returncode:
-            raise SystemExit('worker failed: %s' % err)
-        outs.append(out)
-    return outs
 
 
 def analyse_handoff(outputs):
@@ -228,10 +215,9 @@ def main():
             for impl in (['lib', 'python'] if rep % 2 == 0 else ['python', 'lib']):
                 directory = d('h-' + impl)
                 run(command('lib', build, 'floor-commit', directory, '1'))  # creates the cache
-                window = common_window(HANDOFF_SECONDS)
-                cmd = (command('python', build, 'handoff', directory, *window) if impl == 'python'
-                       else command('lib', build, 'handoff', directory, *window, str(WORK_US)))
-                handoff = analyse_handoff(parallel([cmd, cmd]))
+                cmd = (command('python', build, 'handoff', directory) if impl == 'python'
+                       else command('lib', build, 'handoff', directory, str(WORK_US)))
+                handoff = analyse_handoff(run_together([cmd, cmd], HANDOFF_SECONDS)[1])
                 for name, value in handoff.items():
                     add('handoff/%s/%s' % (impl, name), value)
                 if impl == 'lib':  # paired with this repetition's floor, measured just before
@@ -239,10 +225,10 @@ def main():
                     add('handoff/lib_lock_cpu_over_floor', handoff['lock_cpu_us_per_op'] / floor_run['cpu_us_per_op'])
                 directory = d('s-' + impl)
                 run(command('lib', build, 'floor-commit', directory, '1'))
-                window = common_window(SEM_SECONDS)
-                cmd = (command('python', build, 'semaphore', directory, *window) if impl == 'python'
-                       else command('lib', build, 'semaphore', directory, *window, str(HOLD_US), '2'))
-                for name, value in analyse_semaphore(parallel([cmd] * 4), int(window[0])).items():
+                cmd = (command('python', build, 'semaphore', directory) if impl == 'python'
+                       else command('lib', build, 'semaphore', directory, str(HOLD_US), '2'))
+                start, outs = run_together([cmd] * 4, SEM_SECONDS)
+                for name, value in analyse_semaphore(outs, start).items():
                     add('semaphore/%s/%s' % (impl, name), value)
     finally:
         shutil.rmtree(root, ignore_errors=True)
