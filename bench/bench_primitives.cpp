@@ -8,10 +8,11 @@
 //       JSON median us of each.
 //   bench_primitives handoff DIR WORK_US
 //       one of two contending workers: in the driver's window (see
-//       common_window.hpp) { lock; unlock; work WORK_US outside }; prints "call acquired released unlocked" (CLOCK_MONOTONIC
-//       ns) per iteration, then "cpu_us <user+sys of the loop>" and
-//       "work_cpu_us <this thread's CPU inside the work>": start-up and the
-//       log's printing are not counted.
+//       common_window.hpp) { lock; unlock; work WORK_US outside }; prints
+//       "call acquired released unlocked" (CLOCK_MONOTONIC ns) per
+//       iteration, then "cpu_us <user+sys of the loop>" and "work_cpu_us
+//       <this thread's CPU inside the work>": start-up and the log's
+//       printing are not counted.
 //   bench_primitives semaphore DIR HOLD_US BOUND
 //       in the driver's window { acquire; hold HOLD_US; release }; prints
 //       "ops", "ended <ns>" and "cpu_us" (of the loop).
