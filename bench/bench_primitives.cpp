@@ -110,7 +110,11 @@ class RawLock {
     sqlite3_bind_text(find_live_, 1, "L", 1, SQLITE_STATIC);
     sqlite3_bind_int(find_live_, 2, 1);
     sqlite3_bind_double(find_live_, 3, 1e9);
-    sqlite3_step(find_live_);
+    if (const int rc = sqlite3_step(find_live_); rc != SQLITE_ROW) {  // acquire() stored it
+      std::fprintf(stderr, "raw release: the lock's row is gone (%s)\n",
+                   rc == SQLITE_DONE ? "no row" : sqlite3_errmsg(r_.db));
+      std::exit(1);
+    }
     const sqlite3_int64 rowid = sqlite3_column_int64(find_live_, 0);
     sqlite3_reset(find_live_);
     sqlite3_bind_int64(del_, 1, rowid);

@@ -15,10 +15,11 @@ set_small, 50 operations at a time, each on its own copy of the cache;
 plain files for the 1 MiB operations, one at a time), and the median of the
 per-repetition ratios of those paired runs is reported too: the two see the
 same moments of the machine and the same disk state, so that ratio is far
-steadier than one of separate runs. The 1 MiB set's floor (the plain write under a temporary
-name, the rename, Python's transaction for the row and the old file's
-removal) is paired with plain writes the same way: floor/file is the least
-lib/file any store under this project's rules can reach.
+steadier than one of separate runs. The 1 MiB set's floor (the plain write
+under a temporary name, the rename, Python's transaction for the row and
+the old file's removal) is paired with plain writes the same way:
+floor/file is the least lib/file any store under this project's rules can
+reach.
 """
 import argparse
 import json
@@ -97,7 +98,7 @@ def main():
     args = parser.parse_args()
     binary = os.path.join(args.build_dir, 'bench', 'bench_core')
     results = {}  # (op, impl) -> list of per-rep summaries
-    paired = {}  # op -> per-rep lib/file ratios of the paired runs
+    paired = {}  # op -> per-rep lib/baseline ratios of the paired runs (baseline: raw or file)
     floor = {}  # op -> per-rep floor/file ratios of the floor runs
     root = tempfile.mkdtemp(prefix='dc-bench-')
     try:

@@ -26,7 +26,7 @@ class TestBenchDrivers : public QObject {
     const Result r = run(python(), {source_dir() + "/bench/" + script, QStringLiteral(DISKCACHE_BUILD_DIR), "--reps",
                                     "1", "--json", out},
                          300000);
-    [&] { EXPECT_RUN_OK(r); }();
+    [&] { EXPECT_RUN_OK(r); }();  // a failure returns from the lambda; callers check currentTestFailed()
     QFile f(out);
     if (!f.open(QIODevice::ReadOnly)) return {};
     return QJsonDocument::fromJson(f.readAll()).object();
