@@ -1,6 +1,7 @@
 #include "keys_model.hpp"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <QDateTime>
 #include <QtConcurrent/QtConcurrentRun>
@@ -60,8 +61,16 @@ KeysModel::Page run_query(QString db_path, QString search, int column, Qt::SortO
   KeysModel::Page page;
   page.generation = generation;
   page.offset = offset;
+  // Nothing in the directory is trusted: a FIFO would block the open for
+  // ever, a symlink would browse another database.
+  struct stat db_stat {};
+  if (::lstat(db_path.toUtf8().constData(), &db_stat) == 0 && !S_ISREG(db_stat.st_mode)) {
+    page.error = QString("refusing %1: not a regular file").arg(db_path);
+    return page;
+  }
   sqlite3* raw_db = nullptr;
-  const int rc = sqlite3_open_v2(db_path.toUtf8().constData(), &raw_db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int rc = sqlite3_open_v2(db_path.toUtf8().constData(), &raw_db,
+                                 SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, nullptr);
   std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw_db, &sqlite3_close);
   if (rc != SQLITE_OK) {
     page.error = QString("cannot open %1: %2").arg(db_path, raw_db ? sqlite3_errmsg(raw_db) : "out of memory");

@@ -46,6 +46,8 @@ struct Cache::Impl {
   Options options;
   ResolvedSettings settings;
   std::atomic<bool> statistics{false};
+  // settings.tag_index as it changes (create/drop_tag_index); read by any thread.
+  std::atomic<bool> tag_index{false};
   std::int64_t page_size = 4096;
   std::unique_ptr<detail::ValueFiles> files;
 

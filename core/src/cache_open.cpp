@@ -34,6 +34,20 @@ struct ThreadSlot {
 };
 thread_local ThreadSlot t_slot;
 
+// Refuses a cache.db (or its -wal, -shm or -journal) that is a symlink or
+// anything but a regular file before SQLite opens it: a FIFO would block
+// every open for ever, a symlink would let the cache write elsewhere.
+void refuse_special_database_files(const std::filesystem::path& dir) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const std::string path = (dir / "cache.db").string() + suffix;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) continue;  // missing: SQLite creates it (or reports it)
+    if (S_ISREG(st.st_mode)) continue;
+    throw CorruptCache("refusing " + path + ": it is " + detail::file_kind(st.st_mode) +
+                       ", not a regular file (a cache's database files are never links or special files)");
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(EvictionPolicy policy) noexcept {
@@ -63,15 +77,23 @@ Cache::Impl::Impl(std::filesystem::path directory, Options opts)
   if (options.read_only) {
     if (!std::filesystem::is_directory(dir, ec))
       throw Error("no cache at " + dir.string() + ": not a directory (opened read-only, nothing is created)");
+    if (!std::filesystem::exists(db_path, ec) && std::filesystem::exists(dir / "000" / "cache.db", ec))
+      throw InvalidArgument("no plain cache at " + dir.string() +
+                            ": it is a FanoutCache directory (shards 000/, 001/, ...); open it with FanoutCache");
     if (!std::filesystem::exists(db_path, ec))
       throw Error("no cache at " + dir.string() + ": cache.db is missing (opened read-only, nothing is created)");
   } else {
+    if (!std::filesystem::exists(db_path, ec) && std::filesystem::exists(dir / "000" / "cache.db", ec))
+      throw InvalidArgument("refusing to create a plain cache in " + dir.string() +
+                            ": it is a FanoutCache directory (shards 000/, 001/, ...); open it with FanoutCache");
     std::filesystem::create_directories(dir, ec);
     if (ec) throw IoError("cannot create cache directory " + dir.string() + ": " + ec.message(), ec.value());
     if (::access(dir.c_str(), W_OK | X_OK) != 0)
       throw IoError("cache directory " + dir.string() + " is not writable: " + std::strerror(errno), errno);
   }
-  files = std::make_unique<detail::ValueFiles>(dir, options.durable);
+  refuse_special_database_files(dir);
+  if (options.max_read_bytes < 0) throw InvalidArgument("max_read_bytes must not be negative");
+  files = std::make_unique<detail::ValueFiles>(dir, options.durable, options.max_read_bytes);
   initialise();
 }
 
@@ -154,6 +176,7 @@ void Cache::Impl::initialise() {
     throw Error("no cache at " + dir.string() + ": cache.db has no Settings table");
   settings = detail::resolve_settings(stored, options.settings, db_path);
   statistics = settings.statistics;
+  tag_index = settings.tag_index;
   apply_pragmas(*conn, true);
   if (!options.read_only) {
     detail::create_schema(*conn, settings, stored);
@@ -243,7 +266,7 @@ EvictionPolicy Cache::eviction_policy() const noexcept { return impl_->settings.
 std::int64_t Cache::cull_limit() const noexcept { return impl_->settings.cull_limit; }
 std::int64_t Cache::min_file_size() const noexcept { return impl_->settings.min_file_size; }
 bool Cache::statistics_enabled() const noexcept { return impl_->statistics; }
-bool Cache::tag_index() const noexcept { return impl_->settings.tag_index; }
+bool Cache::tag_index() const noexcept { return impl_->tag_index; }
 std::chrono::duration<double> Cache::timeout() const noexcept { return impl_->options.timeout; }
 double Cache::now() const { return impl_->now(); }
 void Cache::close() { impl_->close_thread_connection(); }

@@ -88,7 +88,8 @@ struct LiveRow {
   std::int64_t size;
 };
 
-std::optional<LiveRow> select_live(detail::Connection& c, const DbKey& key, double now) {
+std::optional<LiveRow> select_live(detail::Connection& c, const DbKey& encoded, double now) {
+  const DbKey key = detail::stored_key(c, encoded);
   Query q(c,
           "SELECT rowid, expire_time, tag, mode, filename, value, size FROM Cache WHERE key = ? AND raw = ? AND "
           "(expire_time IS NULL OR expire_time > ?)");
@@ -183,13 +184,14 @@ void Cache::Impl::cull_on_write(detail::Connection& c, WriteScope& scope, double
 namespace {
 
 // set/add/set_stream: one row written with an already stored value.
-bool write_row(Cache::Impl& d, const DbKey& key, StoredValue sv, const SetOptions& options, bool only_if_absent,
-               double now) {
+bool write_row(Cache::Impl& d, const DbKey& encoded, StoredValue sv, const SetOptions& options,
+               bool only_if_absent, double now) {
   const SqlScalar tag = detail::encode_tag(options.tag);
   const std::optional<double> expire_time =
       options.expire ? std::optional<double>(now + *options.expire) : std::nullopt;
   auto& c = d.conn();
   WriteScope scope(c, *d.files, sv.filename);
+  const DbKey key = detail::stored_key(c, encoded);  // Python's row, whichever form it has
   std::optional<std::int64_t> rowid;
   std::optional<std::string> old_file;
   std::optional<double> old_expire;
@@ -393,9 +395,9 @@ std::int64_t Cache::incr(const Value& key, std::int64_t delta, std::optional<std
   Impl& d = *impl_;
   return d.with_context(key, [&] {
     const double now = d.now();
-    const DbKey k = detail::encode_key(key);
     auto& c = d.conn();
     WriteScope scope(c, *d.files);
+    const DbKey k = detail::stored_key(c, detail::encode_key(key));
     auto checked_add = [&](std::int64_t a) {
       std::int64_t out;
       if (__builtin_add_overflow(a, delta, &out))
@@ -494,9 +496,9 @@ bool Cache::erase(const Value& key) {
   impl_->require_writable("erase");
   Impl& d = *impl_;
   return d.with_context(key, [&] {
-    const DbKey k = detail::encode_key(key);
     auto& c = d.conn();
     WriteScope scope(c, *d.files);
+    const DbKey k = detail::stored_key(c, detail::encode_key(key));
     std::int64_t rowid;
     {
       Query q(c,
@@ -517,7 +519,7 @@ bool Cache::erase(const Value& key) {
 bool Cache::contains(const Value& key) {
   Impl& d = *impl_;
   return d.with_context(key, [&] {
-    const DbKey k = detail::encode_key(key);
+    const DbKey k = detail::stored_key(d.conn(), detail::encode_key(key));
     Query q(d.conn(),
             "SELECT rowid FROM Cache WHERE key = ? AND raw = ? AND (expire_time IS NULL OR expire_time > ?)");
     bind_key(q, 1, k);
@@ -531,9 +533,9 @@ bool Cache::touch(const Value& key, std::optional<double> expire) {
   Impl& d = *impl_;
   return d.with_context(key, [&] {
     const double now = d.now();
-    const DbKey k = detail::encode_key(key);
     auto& c = d.conn();
     WriteScope scope(c, *d.files);
+    const DbKey k = detail::stored_key(c, detail::encode_key(key));
     std::int64_t rowid;
     {
       Query q(c, "SELECT rowid, expire_time FROM Cache WHERE key = ? AND raw = ?");
@@ -575,7 +577,7 @@ void Cache::create_tag_index() {
   c.exec("CREATE INDEX IF NOT EXISTS Cache_tag_rowid ON Cache(tag, rowid)");
   Query(c, "UPDATE Settings SET value = 1 WHERE key = 'tag_index'").run();
   scope.commit();
-  impl_->settings.tag_index = true;
+  impl_->tag_index = true;
 }
 
 void Cache::drop_tag_index() {
@@ -585,7 +587,7 @@ void Cache::drop_tag_index() {
   c.exec("DROP INDEX IF EXISTS Cache_tag_rowid");
   Query(c, "UPDATE Settings SET value = 0 WHERE key = 'tag_index'").run();
   scope.commit();
-  impl_->settings.tag_index = false;
+  impl_->tag_index = false;
 }
 
 }  // namespace diskcache

@@ -26,11 +26,47 @@ std::optional<double> real_at(const Query& q, int col) {
   if (q.is_null(col)) return std::nullopt;
   return q.real(col);
 }
+
+// A stored key column kept as it is (never decoded or checked), only to
+// resume a sorted walk after it, and bound back as the same column.
+Value resume_point(const SqlScalar& s) {
+  switch (s.kind) {
+    case SqlScalar::Integer: return Value(s.i);
+    case SqlScalar::Real: return Value(s.d);
+    case SqlScalar::Text: return Value::tuple({Value(Bytes(s.s))});  // text: a 1-tuple marks it
+    case SqlScalar::Blob: return Value(Bytes(s.s));
+    case SqlScalar::Null: break;
+  }
+  return Value();
+}
+SqlScalar resume_column(const Value& v) {
+  switch (v.type()) {
+    case Value::Type::Int: return {SqlScalar::Integer, v.as_int(), 0, {}};
+    case Value::Type::Float: return {SqlScalar::Real, 0, v.as_double(), {}};
+    case Value::Type::Tuple: return {SqlScalar::Text, 0, 0, v.items()[0].as_bytes().data};
+    case Value::Type::Bytes: return {SqlScalar::Blob, 0, 0, v.as_bytes().data};
+    default: return {};
+  }
+}
 }  // namespace
 
 // ---------------------------------------------------------------- iteration
 
-KeyIterator::KeyIterator(Cache* cache, Order order) : cache_(cache), order_(order) { fetch(); }
+KeyIterator::KeyIterator(Cache* cache, Order order)
+    : skipped_(std::make_shared<SkippedRows>()), cache_(cache), order_(order) {
+  fetch();
+}
+
+const SkippedRows& KeyIterator::skipped() const noexcept {
+  static const SkippedRows none;
+  return skipped_ ? *skipped_ : none;
+}
+
+void KeyIterator::report_skips_to(std::shared_ptr<SkippedRows> log) {
+  if (!log || log == skipped_) return;
+  if (skipped_) log->insert(log->end(), skipped_->begin(), skipped_->end());
+  skipped_ = std::move(log);
+}
 
 KeyIterator& KeyIterator::operator++() {
   if (++index_ >= batch_.size()) fetch();
@@ -38,10 +74,19 @@ KeyIterator& KeyIterator::operator++() {
 }
 
 void KeyIterator::fetch() {
-  Cache::Impl& d = cache_->impl();
-  auto& c = d.conn();
   batch_.clear();
   index_ = 0;
+  // A batch of nothing but undecodable rows: fetch on from after them.
+  for (rows_seen_ = 1; batch_.empty() && rows_seen_ > 0;) {
+    rows_seen_ = 0;
+    fetch_batch();
+  }
+  if (batch_.empty()) cache_ = nullptr;
+}
+
+void KeyIterator::fetch_batch() {
+  Cache::Impl& d = cache_->impl();
+  auto& c = d.conn();
   d.with_context([&] {
     if (order_ == Order::RowidAscending || order_ == Order::RowidDescending) {
       if (!started_) {
@@ -57,38 +102,46 @@ void KeyIterator::fetch() {
       q.bind(1, asc ? last_rowid_ : std::int64_t{0}).bind(2, asc ? bound_rowid_ : last_rowid_).bind(3, kIterBatch);
       while (q.step()) {
         last_rowid_ = q.int64(0);
-        batch_.push_back(detail::decode_key(SqlScalar::column(q, 1), q.int64(2)));
+        take(last_rowid_, SqlScalar::column(q, 1), q.int64(2));
       }
       return;
     }
     const bool asc = order_ == Order::KeyAscending;
     auto take_rows = [&](Query& q) {
       while (q.step()) {
-        const SqlScalar key = SqlScalar::column(q, 0);
-        last_raw_ = q.int64(1);
-        batch_.push_back(detail::decode_key(key, last_raw_));
-        last_key_ = detail::decode_scalar(key);  // the stored form, to resume from
+        const SqlScalar key = SqlScalar::column(q, 1);
+        last_raw_ = q.int64(2);
+        last_key_ = resume_point(key);
+        take(q.int64(0), key, last_raw_);
       }
     };
     if (!started_) {
       started_ = true;
-      Query q(c, asc ? "SELECT key, raw FROM Cache ORDER BY key ASC, raw ASC LIMIT 1"
-                     : "SELECT key, raw FROM Cache ORDER BY key DESC, raw DESC LIMIT 1");
+      Query q(c, asc ? "SELECT rowid, key, raw FROM Cache ORDER BY key ASC, raw ASC LIMIT 1"
+                     : "SELECT rowid, key, raw FROM Cache ORDER BY key DESC, raw DESC LIMIT 1");
       take_rows(q);
       return;
     }
-    Query q(c, asc ? "SELECT key, raw FROM Cache WHERE key = ? AND raw > ? OR key > ? ORDER BY key ASC, raw ASC "
-                     "LIMIT ?"
-                   : "SELECT key, raw FROM Cache WHERE key = ? AND raw < ? OR key < ? ORDER BY key DESC, raw DESC "
-                     "LIMIT ?");
-    const SqlScalar last = last_key_.is_none() ? SqlScalar{} : detail::encode_key(last_key_).key;
+    Query q(c, asc ? "SELECT rowid, key, raw FROM Cache WHERE key = ? AND raw > ? OR key > ? "
+                     "ORDER BY key ASC, raw ASC LIMIT ?"
+                   : "SELECT rowid, key, raw FROM Cache WHERE key = ? AND raw < ? OR key < ? "
+                     "ORDER BY key DESC, raw DESC LIMIT ?");
+    const SqlScalar last = resume_column(last_key_);
     last.bind(q, 1);
     q.bind(2, last_raw_);
     last.bind(q, 3);
     q.bind(4, kIterBatch);
     take_rows(q);
   });
-  if (batch_.empty()) cache_ = nullptr;
+}
+
+void KeyIterator::take(std::int64_t rowid, const detail::SqlScalar& key, std::int64_t raw) {
+  ++rows_seen_;
+  try {
+    batch_.push_back(detail::decode_key(key, raw));
+  } catch (const Error& e) {  // CorruptCache or UnsupportedValue: report the row, go on
+    skipped_->push_back({cache_->impl().db_path, "Cache", rowid, e.what()});
+  }
 }
 
 KeyRange Cache::keys(bool reverse) {

@@ -63,8 +63,10 @@ std::filesystem::path sub_store_path(const std::filesystem::path& dir, const cha
 
 }  // namespace
 
-std::size_t shard_index(const Value& key, std::size_t shards) {
-  const detail::DbKey k = detail::encode_key(key);
+namespace {
+// Python's Disk.hash of a stored key column, modulo the shard count.
+std::size_t shard_of_column(const detail::SqlScalar& column, std::size_t shards) {
+  const detail::DbKey k{column, 0, std::nullopt};
   std::uint64_t hash = 0;
   switch (k.key.kind) {
     case detail::SqlScalar::Blob:
@@ -87,6 +89,20 @@ std::size_t shard_index(const Value& key, std::size_t shards) {
     case detail::SqlScalar::Null: break;
   }
   return static_cast<std::size_t>(hash % shards);
+}
+}  // namespace
+
+std::size_t shard_index(const Value& key, std::size_t shards) {
+  return shard_of_column(detail::encode_key(key).key, shards);
+}
+
+Cache& FanoutCache::shard_for(const Value& key) {
+  const detail::DbKey k = detail::encode_key(key);
+  Cache& primary = *shards_[shard_of_column(k.key, shards_.size())];
+  if (!k.shared_form) return primary;
+  Cache& shared = *shards_[shard_of_column({detail::SqlScalar::Blob, 0, 0, *k.shared_form}, shards_.size())];
+  if (&shared == &primary || primary.contains(key) || !shared.contains(key)) return primary;
+  return shared;
 }
 
 // ------------------------------------------------------------- iteration
@@ -118,12 +134,21 @@ int compare_stored(const detail::DbKey& a, const detail::DbKey& b) {
 }  // namespace
 
 FanoutKeyIterator::FanoutKeyIterator(std::vector<std::unique_ptr<Cache>>* shards, Order order, bool reverse)
-    : shards_(shards), order_(order), reverse_(reverse) {
-  if (order_ == Order::Sorted)
-    for (auto& shard : *shards_) cursors_.push_back(shard->sorted_keys(reverse_).first);
-  else
+    : shards_(shards), order_(order), reverse_(reverse), skipped_(std::make_shared<SkippedRows>()) {
+  if (order_ == Order::Sorted) {
+    for (auto& shard : *shards_) {
+      cursors_.push_back(shard->sorted_keys(reverse_).first);
+      cursors_.back().report_skips_to(skipped_);
+    }
+  } else {
     cursors_.emplace_back();
+  }
   settle();
+}
+
+const SkippedRows& FanoutKeyIterator::skipped() const noexcept {
+  static const SkippedRows none;
+  return skipped_ ? *skipped_ : none;
 }
 
 void FanoutKeyIterator::settle() {
@@ -133,6 +158,7 @@ void FanoutKeyIterator::settle() {
       const std::size_t i = reverse_ ? shards_->size() - 1 - next_shard_ : next_shard_;
       ++next_shard_;
       cursor = (*shards_)[i]->keys(reverse_).first;
+      cursor.report_skips_to(skipped_);
     }
     if (cursor == KeyIterator()) shards_ = nullptr;
     return;

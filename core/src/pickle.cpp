@@ -81,7 +81,7 @@ class Encoder {
   explicit Encoder(Form form) : form_(form) {}
 
   std::string run(const Value& value) {
-    if (form_ == Form::Key) count_singletons(value);
+    if (form_ != Form::Value) count_singletons(value);
     out_ = {static_cast<char>(PROTO), 5};
     save(value);
     op(std::string(1, STOP));
@@ -90,8 +90,14 @@ class Encoder {
   }
 
  private:
+  // Objects Python shares: singletons, and in SharedKey form every string.
+  bool shareable(const Value& v) const {
+    return is_singleton(v) ||
+           (form_ == Form::SharedKey && (v.type() == Value::Type::Text || v.type() == Value::Type::Bytes));
+  }
+
   void count_singletons(const Value& v) {
-    if (is_singleton(v)) {
+    if (shareable(v)) {
       ++singleton_count_[singleton_id(v)];
       return;
     }
@@ -148,7 +154,7 @@ class Encoder {
   void save_sized(const Value& v, unsigned char op1, unsigned char op4, unsigned char op8,
                   const std::string& payload) {
     std::string id;
-    if (is_singleton(v)) {
+    if (shareable(v)) {
       id = singleton_id(v);
       if (auto it = memo_.find(id); it != memo_.end()) return get(it->second);
     }

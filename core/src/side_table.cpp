@@ -64,14 +64,22 @@ bool Cache::side_erase(std::string_view space, const Value& name) {
   });
 }
 
-std::vector<std::pair<Value, Value>> Cache::side_list(std::string_view space) {
+std::vector<std::pair<Value, Value>> Cache::side_list(std::string_view space, SkippedRows* skipped) {
   Impl& d = *impl_;
   std::vector<std::pair<Value, Value>> out;
   auto& c = d.conn();
   if (!side_table_exists(c)) return out;
-  Query q(c, "SELECT name, value FROM diskcache_side WHERE space = ? ORDER BY name");
+  Query q(c, "SELECT rowid, name, value FROM diskcache_side WHERE space = ? ORDER BY name");
   q.bind_text(1, space);
-  while (q.step()) out.emplace_back(pickle::decode(q.blob(0)), pickle::decode(q.blob(1)));
+  while (q.step()) {
+    try {
+      out.emplace_back(pickle::decode(q.blob(1)), pickle::decode(q.blob(2)));
+    } catch (const Error& e) {
+      if (skipped)
+        skipped->push_back({d.db_path, "diskcache_side", q.int64(0),
+                            "diskcache_side row " + std::to_string(q.int64(0)) + " " + d.where() + ": " + e.what()});
+    }
+  }
   return out;
 }
 

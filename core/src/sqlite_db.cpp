@@ -30,7 +30,7 @@ void check_sqlite(int rc, sqlite3* db, const std::string& context) {
 
 Connection::Connection(const Config& config) : config_(config) {
   const int flags = (config.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_NOMUTEX;
+                    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;  // never a cache.db reached through a link
   const int rc = sqlite3_open_v2(config.path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);

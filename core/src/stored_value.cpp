@@ -44,8 +44,21 @@ DbKey encode_key(const Value& key) {
     default:
       out.key = {SqlScalar::Blob, 0, 0, pickle::encode(key, pickle::Form::Key)};
       out.raw = 0;
+      if (std::string shared = pickle::encode(key, pickle::Form::SharedKey); shared != out.key.s)
+        out.shared_form = std::move(shared);
       return out;
   }
+}
+
+DbKey stored_key(Connection& c, DbKey key) {
+  if (!key.shared_form) return key;
+  const auto has_row = [&](const std::string& blob) {
+    Query q(c, "SELECT 1 FROM Cache WHERE key = ? AND raw = 0");
+    q.bind_blob(1, blob);
+    return q.step();
+  };
+  if (!has_row(key.key.s) && has_row(*key.shared_form)) std::swap(key.key.s, *key.shared_form);
+  return key;
 }
 
 Value decode_scalar(const SqlScalar& s) {
@@ -53,7 +66,11 @@ Value decode_scalar(const SqlScalar& s) {
     case SqlScalar::Null: return Value();
     case SqlScalar::Integer: return Value(s.i);
     case SqlScalar::Real: return Value(s.d);
-    case SqlScalar::Text: return Value(s.s);
+    case SqlScalar::Text:
+      // Python's sqlite3 refuses such a column ("Could not decode to UTF-8"),
+      // and a text value file with the same bytes is refused too.
+      if (!valid_utf8(s.s)) throw CorruptCache("stored text is not valid UTF-8");
+      return Value(s.s);
     case SqlScalar::Blob: return Value(Bytes(s.s));
   }
   return Value();
@@ -133,6 +150,7 @@ std::optional<Value> fetch_value(int mode, const std::optional<std::string>& fil
         return pickle::decode(value.s);
       }
       if (!filename) throw CorruptCache("file-backed value (mode " + std::to_string(mode) + ") has no filename");
+      if (size < 0) throw CorruptCache("file-backed value claims a negative size (" + std::to_string(size) + ")");
       auto data = files.read(*filename, size);
       if (!data) return std::nullopt;
       if (mode == kModeBinary) return Value(Bytes(std::move(*data)));

@@ -30,13 +30,21 @@ struct SqlScalar {
 struct DbKey {
   SqlScalar key;
   std::int64_t raw = 1;
+  // The pickle Python writes when the key's equal strings are one object
+  // (pickle::Form::SharedKey), where it differs from `key`; else empty.
+  std::optional<std::string> shared_form;
 };
 DbKey encode_key(const Value& key);
+// `key` as its row in `c` stores it: the shared form when only that form has
+// a row, else the key as encoded. Run it inside the transaction that uses it.
+DbKey stored_key(Connection& c, DbKey key);
 // Decodes a stored key (untrusted: a pickled key is decoded with limits).
 Value decode_key(const SqlScalar& key, std::int64_t raw);
 
 // Tags are stored as plain SQLite values (None, int, float, str, bytes).
 SqlScalar encode_tag(const Value& tag);
+// A column as a Value. Throws CorruptCache for TEXT that is not UTF-8, as
+// Python does (the same rule as for text value files).
 Value decode_scalar(const SqlScalar& s);
 
 // The columns describing a stored value.

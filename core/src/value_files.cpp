@@ -92,7 +92,19 @@ int write_all(int fd, std::string_view data) {
 
 }  // namespace
 
-ValueFiles::ValueFiles(const std::filesystem::path& directory, bool durable) : dir_(directory), durable_(durable) {
+const char* file_kind(unsigned mode) noexcept {
+  if (S_ISREG(mode)) return "a regular file";
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISLNK(mode)) return "a symlink";
+  return "of an unknown kind";
+}
+
+ValueFiles::ValueFiles(const std::filesystem::path& directory, bool durable, std::int64_t max_read)
+    : dir_(directory), durable_(durable), max_read_(max_read) {
   dir_fd_ = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd_ < 0) throw_errno("open directory " + directory.string(), errno);
 }
@@ -207,7 +219,7 @@ int ValueFiles::open_file(const std::string& name, struct stat& st) {
   int fd = -1;
   if (have_openat2.load(std::memory_order_relaxed)) {
     open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC;
+    how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;  // a FIFO planted here must not block the open
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
     fd = static_cast<int>(::syscall(SYS_openat2, dir_fd_, name.c_str(), &how, sizeof how));
     if (fd < 0 && (errno == ENOSYS || errno == EPERM)) have_openat2 = false;  // EPERM: seccomp filters
@@ -222,8 +234,11 @@ int ValueFiles::open_file(const std::string& name, struct stat& st) {
   }
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw CorruptCache("refusing value file " + full_path(name) + ": not a regular file");
+    throw CorruptCache("refusing value file " + full_path(name) + ": not a regular file (" +
+                       file_kind(st.st_mode) + ")");
   }
+  // Regular files ignore O_NONBLOCK; cleared anyway so reads behave plainly.
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
 
@@ -233,7 +248,8 @@ int ValueFiles::open_by_walk(const std::string& name) {
   {
     Fd top(::openat(dir_fd_, name.substr(0, 2).c_str(), flags));
     Fd sub(top.get() >= 0 ? ::openat(top.get(), name.substr(3, 2).c_str(), flags) : -1);
-    if (sub.get() >= 0) fd = ::openat(sub.get(), name.substr(6).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub.get() >= 0)
+      fd = ::openat(sub.get(), name.substr(6).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     err = errno;
   }
   errno = err;  // closing the folders must not clobber the caller's errno
@@ -245,7 +261,7 @@ int ValueFiles::open_sized(const std::string& name, std::int64_t expected_size, 
   Fd fd(open_file(name, st));
   if (fd.get() < 0) return -1;
   if (size) *size = st.st_size;
-  if (expected_size >= 0 && st.st_size != expected_size)
+  if (st.st_size != expected_size)
     throw CorruptCache("value file " + full_path(name) + " has " + std::to_string(st.st_size) +
                        " bytes, the cache expects " + std::to_string(expected_size) + " (truncated or altered)");
   return fd.release();
@@ -255,6 +271,10 @@ std::optional<std::string> ValueFiles::read(const std::string& name, std::int64_
   std::int64_t size = 0;
   Fd fd(open_sized(name, expected_size, &size));
   if (fd.get() < 0) return std::nullopt;
+  if (size > max_read_)
+    throw UnsupportedValue("value file " + full_path(name) + " holds " + std::to_string(size) +
+                           " bytes, more than one call loads into memory (Options::max_read_bytes = " +
+                           std::to_string(max_read_) + "); stream it with read() or open_value()");
   std::string data;
 #if defined(__cpp_lib_string_resize_and_overwrite)
   data.resize_and_overwrite(static_cast<std::size_t>(size), [](char*, std::size_t n) { return n; });

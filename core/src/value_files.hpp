@@ -19,11 +19,15 @@ struct stat;
 
 namespace diskcache::detail {
 
+// "a FIFO", "a folder", ... for messages about a file of mode `mode`.
+const char* file_kind(unsigned mode) noexcept;
+
 class ValueFiles {
  public:
   // Opens `directory` (which must exist). `durable`: fsync each file and its
-  // folders before returning from a write.
-  ValueFiles(const std::filesystem::path& directory, bool durable);
+  // folders before returning from a write. `max_read`: the most bytes read()
+  // loads into memory.
+  ValueFiles(const std::filesystem::path& directory, bool durable, std::int64_t max_read);
   ~ValueFiles();
   ValueFiles(const ValueFiles&) = delete;
   ValueFiles& operator=(const ValueFiles&) = delete;
@@ -42,8 +46,10 @@ class ValueFiles {
 
   // Reads a whole value file. std::nullopt when it does not exist (a
   // concurrent delete: a miss). Throws CorruptCache for an invalid name, a
-  // symlink, a non-regular file or a size other than `expected_size`
-  // (when >= 0), IoError for read failures.
+  // symlink, a non-regular file or a size other than `expected_size` (the
+  // row's claim, checked against the file before anything is allocated),
+  // UnsupportedValue for a file larger than `max_read`,
+  // IoError for read failures.
   std::optional<std::string> read(const std::string& name, std::int64_t expected_size);
   // Streams a value file to `out`; false when it does not exist.
   bool read_to(const std::string& name, std::int64_t expected_size, std::ostream& out);
@@ -79,6 +85,7 @@ class ValueFiles {
   std::filesystem::path dir_;
   int dir_fd_ = -1;
   bool durable_;
+  std::int64_t max_read_;
 };
 
 }  // namespace diskcache::detail

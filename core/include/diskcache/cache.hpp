@@ -70,6 +70,7 @@ struct MemoizeOptions {
 class Cache;
 
 namespace detail {
+struct SqlScalar;
 // Runs `body` in `tx`: commits when it returns, rolls back when it throws.
 template <class Tx, class F>
 decltype(auto) commit_after(Tx tx, F&& body) {
@@ -128,9 +129,24 @@ class Transaction {
   std::unique_ptr<State> state_;
 };
 
+// A row passed over because it cannot be read: a key that does not decode
+// (a hostile pickle, or a Python type this library does not read, such as a
+// frozenset or the type objects of memoize(typed=True)), a column of the
+// wrong type, an unknown kind. Key iteration, side_list and inspection
+// report such rows here and go on with the others.
+struct SkippedRow {
+  std::filesystem::path database;  // the cache.db holding the row
+  std::string table;               // "Cache", "diskcache_side", "diskcache_holders", ...
+  std::int64_t rowid = 0;          // the row's rowid in that table
+  std::string reason;              // what is wrong with it
+};
+using SkippedRows = std::vector<SkippedRow>;
+
 // Input iterator over a cache's keys, fetched in batches of 100 rows so no
 // read transaction stays open between steps. Keys added or removed meanwhile
-// may or may not be seen, as in Python.
+// may or may not be seen, as in Python. A key that cannot be decoded does
+// not stop the iteration: its row is passed over and reported in skipped()
+// (shared by every copy of the iterator, and by the range it came from).
 class KeyIterator {
  public:
   using iterator_category = std::input_iterator_tag;
@@ -146,13 +162,24 @@ class KeyIterator {
   void operator++(int) { ++*this; }
   friend bool operator==(const KeyIterator& a, const KeyIterator& b) { return a.done() == b.done(); }
 
+  // The rows passed over so far (rowid order of the walk).
+  const SkippedRows& skipped() const noexcept;
+  // Reports the rows passed over from now on (and those so far) to `log`
+  // instead; for iterations that combine several caches (FanoutCache).
+  void report_skips_to(std::shared_ptr<SkippedRows> log);
+
  private:
   friend class Cache;
   enum class Order { RowidAscending, RowidDescending, KeyAscending, KeyDescending };
   KeyIterator(Cache* cache, Order order);
   bool done() const { return cache_ == nullptr; }
   void fetch();
+  void fetch_batch();  // one batch of up to 100 rows
+  // Decodes one stored key into the batch, or reports its row as skipped.
+  void take(std::int64_t rowid, const detail::SqlScalar& key, std::int64_t raw);
+  // Decodes a stored key into the batch, or records the row as skipped.
 
+  std::shared_ptr<SkippedRows> skipped_;  // null only in an end iterator
   Cache* cache_ = nullptr;
   Order order_ = Order::RowidAscending;
   std::vector<Value> batch_;
@@ -161,6 +188,7 @@ class KeyIterator {
   std::int64_t last_rowid_ = 0, bound_rowid_ = 0;
   Value last_key_;
   std::int64_t last_raw_ = 0;
+  std::size_t rows_seen_ = 0;  // rows read by the last fetch, skipped ones included
   bool started_ = false;
 };
 
@@ -168,6 +196,8 @@ struct KeyRange {
   KeyIterator first;
   KeyIterator begin() const { return first; }
   KeyIterator end() const { return {}; }
+  // Rows the iteration has passed over so far (see KeyIterator).
+  const SkippedRows& skipped() const noexcept { return first.skipped(); }
 };
 
 // Iterates (key, value) pairs over a key range of `Store` (Cache or
@@ -193,6 +223,8 @@ class BasicItemIterator {
   }
   void operator++(int) { ++*this; }
   friend bool operator==(const BasicItemIterator& a, const BasicItemIterator& b) { return a.keys_ == b.keys_; }
+  // Rows whose key could not be decoded, passed over (see KeyIterator).
+  const SkippedRows& skipped() const noexcept { return keys_.skipped(); }
 
  private:
   void settle() {
@@ -214,6 +246,7 @@ struct BasicItemRange {
   Iterator first;
   Iterator begin() const { return first; }
   Iterator end() const { return {}; }
+  const SkippedRows& skipped() const noexcept { return first.skipped(); }
 };
 
 using ItemIterator = BasicItemIterator<Cache, KeyIterator>;
@@ -391,7 +424,9 @@ class Cache {
   void side_put(std::string_view space, const Value& name, const Value& value);
   std::optional<Value> side_get(std::string_view space, const Value& name);
   bool side_erase(std::string_view space, const Value& name);
-  std::vector<std::pair<Value, Value>> side_list(std::string_view space);
+  // Every row of `space`, by name. Rows that do not decode are passed over
+  // and appended to `skipped` (when given).
+  std::vector<std::pair<Value, Value>> side_list(std::string_view space, SkippedRows* skipped = nullptr);
   static constexpr int kSideSchemaVersion = 2;
 
   // Closes the calling thread's connection (reopened on next use).

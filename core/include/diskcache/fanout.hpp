@@ -74,6 +74,8 @@ class FanoutKeyIterator {
   friend bool operator==(const FanoutKeyIterator& a, const FanoutKeyIterator& b) {
     return (a.shards_ == nullptr) == (b.shards_ == nullptr);
   }
+  // Rows of any shard passed over because their key cannot be decoded.
+  const SkippedRows& skipped() const noexcept;
 
  private:
   friend class FanoutCache;
@@ -87,12 +89,14 @@ class FanoutKeyIterator {
   // Sorted: one cursor per shard; current_ is the one holding the next key.
   std::vector<KeyIterator> cursors_;
   std::size_t next_shard_ = 0, current_ = 0;
+  std::shared_ptr<SkippedRows> skipped_;  // every cursor reports here; null in an end iterator
 };
 
 struct FanoutKeyRange {
   FanoutKeyIterator first;
   FanoutKeyIterator begin() const { return first; }
   FanoutKeyIterator end() const { return {}; }
+  const SkippedRows& skipped() const noexcept { return first.skipped(); }
 };
 
 class FanoutCache;
@@ -124,7 +128,10 @@ class FanoutCache {
   const std::filesystem::path& directory() const noexcept { return dir_; }
   std::size_t shard_count() const noexcept { return shards_.size(); }
   Cache& shard(std::size_t index) { return *shards_.at(index); }
-  Cache& shard_for(const Value& key) { return *shards_[shard_index(key, shards_.size())]; }
+  // The shard of `key`: shard_index's, unless the key has a second pickled
+  // form (pickle::Form::SharedKey) whose shard holds it, as Python's
+  // FanoutCache put it when the key's equal strings were one object.
+  Cache& shard_for(const Value& key);
   // Timeouts swallowed so far by this handle.
   std::uint64_t timeouts() const noexcept { return timeouts_.load(); }
 

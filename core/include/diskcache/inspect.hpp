@@ -55,8 +55,10 @@ struct PrimitiveInfo {
   bool stale() const;                 // held, and every known holder is stale
 };
 
+
 // Every primitive in `cache`: registered ones, and Python RLocks recognised
-// by the shape of their value.
+// by the shape of their value. Rows that cannot be read (in any of the
+// tables read) are appended to `skipped` (when given) and passed over.
 //
 // Python does not register its RLocks; recognising them by their value
 // scans every row of the cache (~30 ms per 100,000 items). Tools refreshing
@@ -64,8 +66,9 @@ struct PrimitiveInfo {
 // scan_python_rlocks and follow the RLocks found with inspect_primitive,
 // which looks at one key only. Everything is read in one read transaction
 // (a consistent view).
-std::vector<PrimitiveInfo> inspect_primitives(Cache& cache, bool find_python_rlocks = true);
-std::optional<PrimitiveInfo> inspect_primitive(Cache& cache, const Value& key);
+std::vector<PrimitiveInfo> inspect_primitives(Cache& cache, bool find_python_rlocks = true,
+                                              SkippedRows* skipped = nullptr);
+std::optional<PrimitiveInfo> inspect_primitive(Cache& cache, const Value& key, SkippedRows* skipped = nullptr);
 
 // One slice of the scan for Python RLocks: the keys whose values look like
 // a Python RLock among at most `max_rows` rows (>= 1) after `after_rowid`
@@ -75,7 +78,8 @@ struct RLockScan {
   std::vector<Value> keys;
   std::int64_t next_rowid = 0;
 };
-RLockScan scan_python_rlocks(Cache& cache, std::int64_t after_rowid, std::int64_t max_rows);
+RLockScan scan_python_rlocks(Cache& cache, std::int64_t after_rowid, std::int64_t max_rows,
+                             SkippedRows* skipped = nullptr);
 
 // Marks `key` as used by a Python Lock or BoundedSemaphore (with its bound),
 // so inspection shows it.
@@ -107,7 +111,9 @@ struct HistoryEvent {
   double waited = 0;  // seconds spent waiting before acquiring (or timing out)
 };
 // Events with id > `after_id`, oldest first, at most `limit`. The history
-// keeps the latest 10,000 events.
-std::vector<HistoryEvent> primitive_history(Cache& cache, std::int64_t after_id = 0, std::size_t limit = 1000);
+// keeps the latest 10,000 events. Malformed rows count toward `limit`, are
+// appended to `skipped` (when given) and passed over.
+std::vector<HistoryEvent> primitive_history(Cache& cache, std::int64_t after_id = 0, std::size_t limit = 1000,
+                                            SkippedRows* skipped = nullptr);
 
 }  // namespace diskcache

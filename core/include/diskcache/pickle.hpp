@@ -30,11 +30,18 @@ struct DecodeLimits {
 
 enum class Form {
   // pickletools.optimize(pickle.dumps(key, 5)): byte-for-byte what Python
-  // stores for a key, so the same key finds the same row. CPython shares
-  // only singleton objects (empty or one-character latin-1 str, empty or
-  // one-byte bytes); a Python key holding two equal but distinct longer
-  // strings memoizes them and cannot be matched by any writer.
+  // stores for a key whose equal strings are distinct objects (strings built
+  // at run time), so the same key finds the same row. CPython always shares
+  // its singleton objects (empty or one-character latin-1 str, empty or
+  // one-byte bytes), which are written once and fetched again with a memo
+  // GET.
   Key,
+  // The same key as Python pickles it when its equal str (or bytes) objects
+  // are one object: a literal repeated in one function, ('cd', 'cd'), or
+  // memoize's f(s, s). Every repeat is a memo GET. A key has these two forms
+  // only when it repeats a string longer than a singleton; lookups try both
+  // (mixed sharing, some repeats one object and some not, is not matched).
+  SharedKey,
   // pickle.dumps(value, 5) with MEMOIZE after each object, as Python stores
   // values. Python reads either form; this one mirrors its bytes.
   Value,

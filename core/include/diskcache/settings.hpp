@@ -64,6 +64,13 @@ struct Options {
   bool durable = false;
   // Time source for store/expire/access times; empty = the system clock.
   Clock clock;
+  // The most bytes one call loads into memory from a value file (get,
+  // get_entry, pop, peekitem, pull, peek, items). A larger value throws
+  // UnsupportedValue naming its size, key and directory, and is left
+  // untouched: stream it with read() or open_value(), which have no bound.
+  // A row's size must also match its file, so a hostile row cannot make a
+  // call allocate more than the file holds.
+  std::int64_t max_read_bytes = std::int64_t{1} << 30;
 };
 
 }  // namespace diskcache

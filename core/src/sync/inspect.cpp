@@ -87,6 +87,46 @@ struct Found {
   PrimitiveInfo info;
 };
 
+// Typed column reads that refuse a column of the wrong type (nothing read
+// from the directory is trusted): CorruptCache naming the column.
+[[noreturn]] void wrong_column(const char* name, const char* wanted) {
+  throw CorruptCache(std::string("column ") + name + " is not " + wanted);
+}
+std::string text_column(const Query& q, int col, const char* name) {
+  if (q.column_type(col) != SQLITE_TEXT) wrong_column(name, "text");
+  return std::string(q.text(col));
+}
+std::int64_t int_column(const Query& q, int col, const char* name) {
+  if (q.column_type(col) != SQLITE_INTEGER) wrong_column(name, "an integer");
+  return q.int64(col);
+}
+double real_column(const Query& q, int col, const char* name) {
+  if (q.column_type(col) != SQLITE_FLOAT && q.column_type(col) != SQLITE_INTEGER) wrong_column(name, "a number");
+  return q.real(col);
+}
+std::optional<double> optional_real_column(const Query& q, int col, const char* name) {
+  if (q.is_null(col)) return std::nullopt;
+  return real_column(q, col, name);
+}
+PrimitiveKind kind_column(const Query& q, int col) {
+  const std::string name = text_column(q, col, "kind");
+  if (auto kind = parse_primitive_kind(name)) return *kind;
+  throw CorruptCache("unknown primitive kind '" + name.substr(0, 40) + "'");
+}
+
+// Runs `read` for one row of `table`; a row it cannot read is reported in
+// `skipped` (when given) and passed over.
+template <class F>
+void read_row(Cache::Impl& d, SkippedRows* skipped, const char* table, std::int64_t rowid, F&& read) {
+  try {
+    std::forward<F>(read)();
+  } catch (const Error& e) {
+    if (skipped)
+      skipped->push_back({d.db_path, table, rowid,
+                          std::string(table) + " row " + std::to_string(rowid) + " " + d.where() + ": " + e.what()});
+  }
+}
+
 // Fills in the state of each primitive from its Cache row.
 void read_state(Cache::Impl& d, detail::Connection& c, Found& f, double now) {
   Query q(c,
@@ -157,7 +197,8 @@ class ReadTransaction {
   bool own_;
 };
 
-std::vector<Found> collect(Cache& cache, const std::optional<Value>& only, bool find_python_rlocks) {
+std::vector<Found> collect(Cache& cache, const std::optional<Value>& only, bool find_python_rlocks,
+                           SkippedRows* skipped) {
   Cache::Impl& d = cache.impl();
   auto& c = d.conn();
   ReadTransaction read(c);
@@ -169,82 +210,99 @@ std::vector<Found> collect(Cache& cache, const std::optional<Value>& only, bool 
     return !only_key || row_id(only_key->key, only_key->raw) == row_id(k, raw);
   };
   if (table_exists(c, "diskcache_primitives")) {
-    Query q(c, "SELECT key, raw, kind, bound FROM diskcache_primitives");
+    Query q(c, "SELECT rowid, key, raw, kind, bound FROM diskcache_primitives");
     while (q.step()) {
-      const SqlScalar k = SqlScalar::column(q, 0);
-      const std::int64_t raw = q.int64(1);
+      const SqlScalar k = SqlScalar::column(q, 1);
+      const std::int64_t raw = q.int64(2);
       if (!wanted(k, raw)) continue;
-      Found f{k, raw, {}};
-      f.info.key = detail::decode_key(k, raw);
-      f.info.kind = parse_primitive_kind(q.text(2)).value_or(PrimitiveKind::Lock);
-      f.info.registered = true;
-      if (!q.is_null(3)) f.info.bound = q.int64(3);
-      found.emplace(row_id(k, raw), std::move(f));
+      read_row(d, skipped, "diskcache_primitives", q.int64(0), [&] {
+        Found f{k, raw, {}};
+        f.info.key = detail::decode_key(k, int_column(q, 2, "raw"));
+        f.info.kind = kind_column(q, 3);
+        f.info.registered = true;
+        if (!q.is_null(4)) f.info.bound = int_column(q, 4, "bound");
+        found.emplace(row_id(k, raw), std::move(f));
+      });
     }
   }
   if (find_python_rlocks) {  // Python RLocks, recognised by their value
-    Query q(c, only_key ? "SELECT key, raw, value FROM Cache WHERE key = ? AND raw = ? AND mode = 4 AND "
+    Query q(c, only_key ? "SELECT rowid, key, raw, value FROM Cache WHERE key = ? AND raw = ? AND mode = 4 AND "
                           "filename IS NULL AND length(value) < 200"
-                        : "SELECT key, raw, value FROM Cache WHERE mode = 4 AND filename IS NULL AND length(value) < 200");
+                        : "SELECT rowid, key, raw, value FROM Cache WHERE mode = 4 AND filename IS NULL AND "
+                          "length(value) < 200");
     if (only_key) {
       only_key->key.bind(q, 1);
       q.bind(2, only_key->raw);
     }
     while (q.step()) {
-      const SqlScalar k = SqlScalar::column(q, 0);
-      const std::int64_t raw = q.int64(1);
-      if (!wanted(k, raw) || found.count(row_id(k, raw)) || !holds_python_rlock(q.blob(2))) continue;
-      Found f{k, raw, {}};
-      f.info.key = detail::decode_key(k, raw);
-      f.info.kind = PrimitiveKind::RLock;
-      found.emplace(row_id(k, raw), std::move(f));
+      const SqlScalar k = SqlScalar::column(q, 1);
+      const std::int64_t raw = q.int64(2);
+      if (!wanted(k, raw) || found.count(row_id(k, raw)) || !holds_python_rlock(q.blob(3))) continue;
+      read_row(d, skipped, "Cache", q.int64(0), [&] {
+        Found f{k, raw, {}};
+        f.info.key = detail::decode_key(k, raw);
+        f.info.kind = PrimitiveKind::RLock;
+        found.emplace(row_id(k, raw), std::move(f));
+      });
     }
   }
   if (table_exists(c, "diskcache_holders")) {
     Query q(c,
-            "SELECT key, raw, holder, host, boot_id, pid_ns, pid, start_time, thread, acquired_at, expires_at, count "
-            "FROM diskcache_holders ORDER BY acquired_at");
+            "SELECT rowid, key, raw, holder, host, boot_id, pid_ns, pid, start_time, thread, acquired_at, expires_at, "
+            "count FROM diskcache_holders ORDER BY acquired_at");
     while (q.step()) {
-      auto it = found.find(row_id(SqlScalar::column(q, 0), q.int64(1)));
+      auto it = found.find(row_id(SqlScalar::column(q, 1), q.int64(2)));
       if (it == found.end()) continue;
-      HolderInfo h;
-      h.id = q.text(2);
-      h.host = q.text(3);
-      h.boot_id = q.text(4);
-      h.pid_namespace = static_cast<std::uint64_t>(q.int64(5));
-      h.pid = q.int64(6);
-      h.start_time = q.int64(7);
-      h.thread = q.int64(8);
-      h.acquired_at = q.real(9);
-      if (!q.is_null(10)) h.expires_at = q.real(10);
-      h.count = q.int64(11);
-      h.state = holder_state(h, now);
-      it->second.info.holders.push_back(std::move(h));
+      read_row(d, skipped, "diskcache_holders", q.int64(0), [&] {
+        HolderInfo h;
+        h.id = text_column(q, 3, "holder");
+        h.host = text_column(q, 4, "host");
+        h.boot_id = text_column(q, 5, "boot_id");
+        h.pid_namespace = static_cast<std::uint64_t>(int_column(q, 6, "pid_ns"));
+        h.pid = int_column(q, 7, "pid");
+        h.start_time = int_column(q, 8, "start_time");
+        h.thread = int_column(q, 9, "thread");
+        h.acquired_at = real_column(q, 10, "acquired_at");
+        h.expires_at = optional_real_column(q, 11, "expires_at");
+        h.count = int_column(q, 12, "count");
+        h.state = holder_state(h, now);
+        it->second.info.holders.push_back(std::move(h));
+      });
     }
   }
   std::vector<Found> out;
   for (auto& [id, f] : found) {
-    read_state(d, c, f, now);
-    out.push_back(std::move(f));
+    std::int64_t rowid = 0;
+    {
+      Query q(c, "SELECT rowid FROM Cache WHERE key = ? AND raw = ?");
+      f.key.bind(q, 1);
+      q.bind(2, f.raw);
+      if (q.step()) rowid = q.int64(0);
+    }
+    read_row(d, skipped, "Cache", rowid, [&] {
+      read_state(d, c, f, now);
+      out.push_back(std::move(f));
+    });
   }
   return out;
 }
 
 }  // namespace
 
-std::vector<PrimitiveInfo> inspect_primitives(Cache& cache, bool find_python_rlocks) {
+std::vector<PrimitiveInfo> inspect_primitives(Cache& cache, bool find_python_rlocks, SkippedRows* skipped) {
   std::vector<PrimitiveInfo> out;
-  for (auto& f : collect(cache, std::nullopt, find_python_rlocks)) out.push_back(std::move(f.info));
+  for (auto& f : collect(cache, std::nullopt, find_python_rlocks, skipped)) out.push_back(std::move(f.info));
   return out;
 }
 
-std::optional<PrimitiveInfo> inspect_primitive(Cache& cache, const Value& key) {
-  auto found = collect(cache, key, true);
+std::optional<PrimitiveInfo> inspect_primitive(Cache& cache, const Value& key, SkippedRows* skipped) {
+  auto found = collect(cache, key, true, skipped);
   if (found.empty()) return std::nullopt;
   return std::move(found.front().info);
 }
 
-RLockScan scan_python_rlocks(Cache& cache, std::int64_t after_rowid, std::int64_t max_rows) {
+RLockScan scan_python_rlocks(Cache& cache, std::int64_t after_rowid, std::int64_t max_rows,
+                             SkippedRows* skipped) {
   if (max_rows < 1) throw InvalidArgument("scan_python_rlocks: max_rows must be at least 1");
   auto& c = cache.impl().conn();
   ReadTransaction read(c);
@@ -259,11 +317,14 @@ RLockScan scan_python_rlocks(Cache& cache, std::int64_t after_rowid, std::int64_
     }
   }
   if (rows == 0) return out;
-  Query q(c, "SELECT key, raw, value FROM Cache WHERE rowid > ? AND rowid <= ? AND mode = 4 AND "
+  Query q(c, "SELECT rowid, key, raw, value FROM Cache WHERE rowid > ? AND rowid <= ? AND mode = 4 AND "
              "filename IS NULL AND length(value) < 200");
   q.bind(1, after_rowid).bind(2, last);
-  while (q.step())
-    if (holds_python_rlock(q.blob(2))) out.keys.push_back(detail::decode_key(SqlScalar::column(q, 0), q.int64(1)));
+  while (q.step()) {
+    if (!holds_python_rlock(q.blob(3))) continue;
+    read_row(cache.impl(), skipped, "Cache", q.int64(0),
+             [&] { out.keys.push_back(detail::decode_key(SqlScalar::column(q, 1), q.int64(2))); });
+  }
   out.next_rowid = rows == max_rows ? last : 0;
   return out;
 }
@@ -327,7 +388,8 @@ ForceReleaseResult force_release(Cache& cache, const Value& key, bool force,
   return ForceReleaseResult::Released;
 }
 
-std::vector<HistoryEvent> primitive_history(Cache& cache, std::int64_t after_id, std::size_t limit) {
+std::vector<HistoryEvent> primitive_history(Cache& cache, std::int64_t after_id, std::size_t limit,
+                                            SkippedRows* skipped) {
   Cache::Impl& d = cache.impl();
   auto& c = d.conn();
   std::vector<HistoryEvent> out;
@@ -337,18 +399,20 @@ std::vector<HistoryEvent> primitive_history(Cache& cache, std::int64_t after_id,
           "WHERE id > ? ORDER BY id LIMIT ?");
   q.bind(1, after_id).bind(2, static_cast<std::int64_t>(limit));
   while (q.step()) {
-    HistoryEvent e;
-    e.id = q.int64(0);
-    e.at = q.real(1);
-    e.key = detail::decode_key(SqlScalar::column(q, 2), q.int64(3));
-    e.kind = parse_primitive_kind(q.text(4)).value_or(PrimitiveKind::Lock);
-    e.event = q.text(5);
-    e.holder = q.text(6);
-    e.pid = q.int64(7);
-    e.thread = q.int64(8);
-    e.host = q.text(9);
-    e.waited = q.real(10);
-    out.push_back(std::move(e));
+    read_row(d, skipped, "diskcache_history", q.int64(0), [&] {
+      HistoryEvent e;
+      e.id = q.int64(0);
+      e.at = real_column(q, 1, "at");
+      e.key = detail::decode_key(SqlScalar::column(q, 2), int_column(q, 3, "raw"));
+      e.kind = kind_column(q, 4);
+      e.event = text_column(q, 5, "event");
+      e.holder = text_column(q, 6, "holder");
+      e.pid = int_column(q, 7, "pid");
+      e.thread = int_column(q, 8, "thread");
+      e.host = text_column(q, 9, "host");
+      e.waited = real_column(q, 10, "waited");
+      out.push_back(std::move(e));
+    });
   }
   return out;
 }

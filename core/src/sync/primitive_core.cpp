@@ -50,6 +50,24 @@ std::int64_t PrimitiveRows::holder_count(Connection& c, const std::string& holde
   return q.step() ? q.int64(0) : 0;
 }
 
+std::optional<PrimitiveRows::Holding> PrimitiveRows::holding(Connection& c, const std::string& holder) {
+  Query q(c, "SELECT count, acquired_at, expires_at FROM diskcache_holders WHERE key = ? AND raw = ? AND holder = ?");
+  bind_key(q, 1, db_key_);
+  q.bind_text(3, holder);
+  if (!q.step()) return std::nullopt;
+  Holding h{q.int64(0), q.real(1), std::nullopt};
+  if (!q.is_null(2)) h.expires_at = q.real(2);
+  return h;
+}
+
+std::optional<double> PrimitiveRows::live_store_time(Connection& c, double now) {
+  Query q(c, "SELECT store_time FROM Cache WHERE key = ? AND raw = ? AND (expire_time IS NULL OR expire_time > ?)");
+  bind_key(q, 1, db_key_);
+  q.bind(3, now);
+  if (!q.step()) return std::nullopt;
+  return q.real(0);
+}
+
 void PrimitiveRows::set_holder(Connection& c, const std::string& holder, std::int64_t count, double now,
                                std::optional<double> expires_at) {
   if (count <= 0) {

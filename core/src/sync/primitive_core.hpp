@@ -27,6 +27,15 @@ class PrimitiveRows {
 
   void register_kind(Connection& c, PrimitiveKind kind, std::optional<std::int64_t> bound);
   std::int64_t holder_count(Connection& c, const std::string& holder);
+  // A holder's row: how many it holds, since when, until when.
+  struct Holding {
+    std::int64_t count = 0;
+    double acquired_at = 0;
+    std::optional<double> expires_at;
+  };
+  std::optional<Holding> holding(Connection& c, const std::string& holder);
+  // The store time of the key's live (unexpired) Cache row, if any.
+  std::optional<double> live_store_time(Connection& c, double now);
   // Sets the holder's count; 0 deletes its row.
   void set_holder(Connection& c, const std::string& holder, std::int64_t count, double now,
                   std::optional<double> expires_at);

@@ -86,6 +86,19 @@ void Lock::lock() { (void)acquire_until(no_deadline(), {}); }
 bool Lock::lock(std::stop_token stop) { return acquire_until(no_deadline(), stop); }
 bool Lock::try_lock() { return acquire_until(now_deadline(), {}); }
 
+namespace {
+// True while the key's row is still the one this Lock object stored: its
+// holder row is there, and the live row was stored no later than that
+// acquisition. A lease that ran out lets another process (a Python Lock
+// knows nothing of holder rows) store the key anew, later.
+bool owns_lock_row(detail::PrimitiveCore& core, detail::Connection& c, const std::string& me) {
+  const auto mine = core.rows.holding(c, me);
+  if (!mine) return false;
+  const auto stored = core.rows.live_store_time(c, core.now());
+  return stored && *stored <= mine->acquired_at;
+}
+}  // namespace
+
 void Lock::release() {
   auto& core = *core_;
   const std::string me = core.object_holder_id();
@@ -93,9 +106,10 @@ void Lock::release() {
   {
     WriteScope scope(c, *core.impl->files);
     detail::FlatNesting flat(c);
-    if (!held_ || core.rows.holder_count(c, me) == 0 || !core.cache->erase(core.key))
+    if (!held_ || !owns_lock_row(core, c, me) || !core.cache->erase(core.key))
       throw NotHeld(describe(core, "release(): lock") +
-                    " is not held by this object (never acquired, already released, expired or force-released)");
+                    " is not held by this object (never acquired, already released, its lease expired, or "
+                    "force-released); nothing was changed");
     core.rows.set_holder(c, me, 0, 0, std::nullopt);
     core.record(c, PrimitiveKind::Lock, "release", 0);
     scope.commit();
@@ -114,8 +128,8 @@ void Lock::renew(std::optional<double> expire) {
   auto& c = core.impl->conn();
   WriteScope scope(c, *core.impl->files);
   detail::FlatNesting flat(c);
-  if (!held_ || core.rows.holder_count(c, core.object_holder_id()) == 0 || !core.cache->touch(core.key, expire))
-    throw NotHeld(describe(core, "renew(): lock") + " is not held by this object");
+  if (!held_ || !owns_lock_row(core, c, core.object_holder_id()) || !core.cache->touch(core.key, expire))
+    throw NotHeld(describe(core, "renew(): lock") + " is not held by this object (its lease may have expired)");
   core.rows.set_expiry(c, expire ? std::optional<double>(core.now() + *expire) : std::nullopt);
   scope.commit();
 }
@@ -272,14 +286,21 @@ void BoundedSemaphore::release() {
     if (free >= bound_)
       throw NotHeld(describe(core, "release(): semaphore") + " would exceed its bound of " + std::to_string(bound_));
     std::string holder = detail::self_holder_id();
-    std::int64_t held = core.rows.holder_count(c, holder);
-    if (held == 0) {  // a permit taken by another thread of this process
+    auto held = core.rows.holding(c, holder);
+    if (!held) {  // a permit taken by another thread of this process
       holder = core.rows.process_holder(c);
-      held = holder.empty() ? 0 : core.rows.holder_count(c, holder);
+      if (!holder.empty()) held = core.rows.holding(c, holder);
     }
-    if (held == 0) throw NotHeld(describe(core, "release(): semaphore") + " has no permit held by this process");
+    if (!held || held->count <= 0)
+      throw NotHeld(describe(core, "release(): semaphore") + " has no permit held by this process");
+    // A permit past its lease is forfeit: the key may have expired since and
+    // been taken afresh (by Python, which keeps no holder rows), so giving
+    // it back could let one more process in than the bound allows.
+    if (held->expires_at && *held->expires_at <= core.now())
+      throw NotHeld(describe(core, "release(): semaphore") +
+                    " permit's lease expired; it is forfeit and nothing was changed");
     core.cache->set(core.key, free + 1, core.set_options());
-    core.rows.set_holder(c, holder, held - 1, core.now(), std::nullopt);
+    core.rows.set_holder(c, holder, held->count - 1, core.now(), std::nullopt);
     core.record(c, PrimitiveKind::Semaphore, "release", 0);
     scope.commit();
   }
