@@ -220,14 +220,34 @@ class TestSafety : public QObject {
   }
 
   void unwritable_directory() {
+    // Root ignores permissions: run the attempt as 'nobody' then, from a
+    // folder 'nobody' can enter (QTemporaryDir makes its folder 0700, and the
+    // build tree may sit in a home directory others cannot enter): the
+    // helper and its library are copied there.
+    namespace fs = std::filesystem;
+    const fs::perms open_to_all = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec;
+    const bool as_nobody = geteuid() == 0;
+    fs::permissions(tmp_.path().toStdString(), open_to_all);
+    const std::string tools = (tmp_.path() + "/tools").toStdString();
+    QString helper = helper_path();
+    if (as_nobody) {
+      fs::create_directories(tools);
+      fs::permissions(tools, open_to_all);
+      helper = QString::fromStdString(tools + "/dc_helper");
+      fs::copy_file(helper_path().toStdString(), helper.toStdString());
+      for (const auto& entry : fs::directory_iterator(fs::path(DISKCACHE_CORE_LIB).parent_path()))
+        if (entry.path().filename().string().rfind("libdiskcache.so", 0) == 0)
+          fs::copy(entry.path(), tools / entry.path().filename(), fs::copy_options::copy_symlinks);
+    }
     const std::string dir = (tmp_.path() + "/locked").toStdString();
-    std::filesystem::create_directories(dir);
-    std::filesystem::permissions(dir, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec |
-                                          std::filesystem::perms::others_read | std::filesystem::perms::others_exec);
-    // Root ignores permissions: run the attempt as 'nobody' then.
-    Result r = geteuid() == 0 ? run("setpriv", {"--reuid=65534", "--regid=65534", "--clear-groups", helper_path(),
-                                                "open", QString::fromStdString(dir + "/sub")})
-                              : run_helper({"open", QString::fromStdString(dir + "/sub")});
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                             fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+    Result r = as_nobody ? run("setpriv", {"--reuid=65534", "--regid=65534", "--clear-groups", "env",
+                                           "LD_LIBRARY_PATH=" + QString::fromStdString(tools), helper, "open",
+                                           QString::fromStdString(dir + "/sub")})
+                         : run_helper({"open", QString::fromStdString(dir + "/sub")});
     QCOMPARE(r.exit_code, 3);
     QVERIFY2(r.err.contains(QByteArray::fromStdString(dir)), r.err.constData());
     // A path that cannot be a directory at all.
