@@ -27,6 +27,37 @@ namespace {
 using diskcache::Value;
 
 void print(const QString& text) { std::cout << text.toStdString() << std::endl; }
+
+// Rows a command passed over because they cannot be read: one warning each
+// on stderr; the command goes on with the rest.
+void warn_skipped(const diskcache::SkippedRows& skipped) {
+  for (const auto& row : skipped)
+    std::cerr << "diskcache: warning: passed over " << row.table << " row " << row.rowid << " of "
+              << row.database.string() << ": " << row.reason << "\n";
+}
+
+// Text for a terminal: control characters (ESC, CR, BEL, C1 ...) are shown
+// as \xNN or \uNNNN escapes so stored escape sequences never reach it;
+// newlines and tabs stay.
+QString escape_controls(const QString& text) {
+  QString out;
+  out.reserve(text.size());
+  for (const QChar c : text) {
+    const char16_t u = c.unicode();
+    const bool control = (u < 0x20 && u != '\n' && u != '\t') || u == 0x7f || (u >= 0x80 && u < 0xa0) ||
+                         u == 0x2028 || u == 0x2029 || u == '\\';
+    if (!control) {
+      out += c;
+    } else if (u == '\\') {
+      out += "\\\\";
+    } else if (u < 0x100) {
+      out += QString("\\x%1").arg(u, 2, 16, QChar('0'));
+    } else {
+      out += QString("\\u%1").arg(u, 4, 16, QChar('0'));
+    }
+  }
+  return out;
+}
 void print_json(const QJsonValue& v) {
   const QJsonDocument doc = v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject());
   std::cout << doc.toJson(QJsonDocument::Indented).toStdString();
@@ -112,8 +143,10 @@ QJsonObject direction_json(const diskcache::gpu::DirectionStats& d) {
 // GPU transfer statistics published by Offloaders (side table, shard 000).
 std::vector<diskcache::gpu::TransferReport> transfer_reports(Store& store) {
   std::vector<diskcache::gpu::TransferReport> out;
-  for (auto& [name, value] : store.shards().front()->side_list(diskcache::gpu::kStatsSpace))
+  diskcache::SkippedRows skipped;
+  for (auto& [name, value] : store.shards().front()->side_list(diskcache::gpu::kStatsSpace, &skipped))
     if (name.type() == Value::Type::Text) out.push_back(diskcache::gpu::report_from_value(name.as_text(), value));
+  warn_skipped(skipped);
   return out;
 }
 
@@ -174,16 +207,19 @@ int stats(Store& store, const QString& dir, bool json) {
 int keys(Store& store, bool json, qint64 limit) {
   QJsonArray out;
   qint64 n = 0;
-  for (auto& shard : store.shards())
-    for (const Value& key : *shard) {
+  for (auto& shard : store.shards()) {
+    const diskcache::KeyRange range = shard->keys();
+    for (const Value& key : range) {
       if (limit >= 0 && n++ >= limit) break;
       json ? out.append(to_json(key)) : print(QString::fromStdString(key.repr()));
     }
+    warn_skipped(range.skipped());
+  }
   if (json) print_json(out);
   return kOk;
 }
 
-int get(Store& store, const Value& key, bool json) {
+int get(Store& store, const Value& key, bool json, bool raw) {
   auto entry = store.shard_for(key).get_entry(key);
   if (!entry) {
     if (json) print_json(QJsonObject{{"key", to_json(key)}, {"found", false}});
@@ -195,8 +231,12 @@ int get(Store& store, const Value& key, bool json) {
                            {"value", to_json(entry->value)},
                            {"expire_time", entry->expire_time ? QJsonValue(*entry->expire_time) : QJsonValue()},
                            {"tag", to_json(entry->tag)}});
+  } else if (raw && entry->value.type() == Value::Type::Text) {
+    std::cout << entry->value.as_text() << std::flush;
+  } else if (raw && entry->value.type() == Value::Type::Bytes) {
+    std::cout << entry->value.as_bytes().data << std::flush;
   } else if (entry->value.type() == Value::Type::Text) {
-    print(QString::fromStdString(entry->value.as_text()));
+    print(escape_controls(QString::fromStdString(entry->value.as_text())));
   } else {
     print(QString::fromStdString(entry->value.repr()));
   }
@@ -226,8 +266,10 @@ void print_primitives(const std::vector<diskcache::PrimitiveInfo>& primitives, b
 
 int locks(Store& store, bool json) {
   std::vector<diskcache::PrimitiveInfo> all;
+  diskcache::SkippedRows skipped;
   for (auto& shard : store.shards())
-    for (auto& p : diskcache::inspect_primitives(*shard)) all.push_back(std::move(p));
+    for (auto& p : diskcache::inspect_primitives(*shard, true, &skipped)) all.push_back(std::move(p));
+  warn_skipped(skipped);
   print_primitives(all, json);
   return kOk;
 }
@@ -339,7 +381,7 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
 
   if (command == "stats") return stats(store, args[0], json);
   if (command == "keys") return keys(store, json, o.isSet("limit") ? o.value("limit").toLongLong() : -1);
-  if (command == "get") return get(store, key_arg(args[1], o), json);
+  if (command == "get") return get(store, key_arg(args[1], o), json, o.isSet("raw"));
   if (command == "set") {
     const Value key = key_arg(args[1], o);
     diskcache::SetOptions set_options;

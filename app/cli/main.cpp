@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
       "Commands:\n"
       "  stats DIR                 items, volume, hits, misses, policy, shards\n"
       "  keys DIR [--limit N]      keys in insertion order\n"
-      "  get DIR KEY               the value (exit 1 on a miss)\n"
+      "  get DIR KEY               the value (exit 1 on a miss); control characters in text are\n"
+      "                            escaped unless --raw (which writes text or bytes unchanged)\n"
       "  set DIR KEY VALUE         store a value [--int|--float|--bytes] [--expire S] [--tag T]\n"
       "  rm DIR KEY                delete a key (exit 1 when missing)\n"
       "  locks DIR                 locks, semaphores, averagers and their holders\n"
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   parser.addPositionalArgument("args", "the cache directory, then the command's arguments", "DIR [ARGS...]");
   parser.addOptions({
       {"json", "Print data as JSON."},
+      {"raw", "get: write the text or bytes value unchanged (no escaping, no newline)."},
       {"int", "VALUE is an integer."},
       {"float", "VALUE is a float."},
       {"bytes", "VALUE is bytes, in hex."},

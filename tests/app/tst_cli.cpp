@@ -7,6 +7,7 @@
 #include <QtTest>
 #include <fstream>
 
+#include "diskcache/cache.hpp"
 #include "diskcache/fanout.hpp"
 #include "diskcache/primitives.hpp"
 #include "test_support.hpp"
@@ -130,6 +131,49 @@ class TestCli : public QObject {
     QVERIFY(contended);
     QVERIFY(offloaded);  // the gpu worker's transfer statistics, read live
     QCOMPARE(cli({"release", dir, "demo:stale-lock"}).exit_code, 0);  // stale: released without --force
+  }
+
+  // Issue 18.14: stored escape sequences never reach the terminal unasked.
+  void get_escapes_control_characters_unless_raw() {
+    const QString dir = fresh();
+    {
+      diskcache::Cache cache(dir.toStdString());
+      cache.set("esc", "a\x1b[2Jb\rc\\d\nline2\u0085");
+      cache.set("bin", diskcache::Value(diskcache::Bytes(std::string("\x00\x1b\xff", 3))));
+    }
+    auto r = cli({"get", dir, "esc"});
+    QCOMPARE(r.exit_code, 0);
+    QCOMPARE(r.out, QByteArray("a\\x1b[2Jb\\x0dc\\\\d\nline2\\x85\n"));
+    r = cli({"get", dir, "esc", "--raw"});
+    QCOMPARE(r.out, QByteArray("a\x1b[2Jb\rc\\d\nline2\u0085"));
+    r = cli({"get", dir, "bin", "--raw"});
+    QCOMPARE(r.out, QByteArray("\x00\x1b\xff", 3));
+    QCOMPARE(cli({"get", dir, "bin"}).out.trimmed(), QByteArray("b'\\x00\\x1b\\xff'"));
+  }
+
+  // Issue 18.3/18.4: one unreadable row: the others are listed, a warning
+  // names the row.
+  void unreadable_rows_are_reported_and_the_rest_listed() {
+    const QString dir = fresh();
+    {
+      diskcache::Cache cache(dir.toStdString());
+      cache.set("a", 1);
+      diskcache::Lock lock(cache, "lock");
+      lock.lock();
+    }
+    const auto r0 = run("sqlite3", {dir + "/cache.db",
+                                    "INSERT INTO Cache(key, raw, store_time, size, mode, value) VALUES "
+                                    "(x'8005950500000000000000284b01912e', 0, 0, 0, 1, 1);"
+                                    "INSERT INTO diskcache_primitives(key, raw, kind) VALUES ('odd', 1, 'frob');"});
+    QCOMPARE(r0.exit_code, 0);
+    auto r = cli({"keys", dir});
+    QCOMPARE(r.exit_code, 0);
+    QVERIFY2(r.out.trimmed() == "'a'", r.out.constData());
+    QVERIFY2(r.err.contains("passed over Cache row 2") && r.err.contains("FROZENSET"), r.err.constData());
+    r = cli({"locks", dir});
+    QCOMPARE(r.exit_code, 0);
+    QVERIFY2(r.out.contains("'lock'"), r.out.constData());
+    QVERIFY2(r.err.contains("diskcache_primitives") && r.err.contains("frob"), r.err.constData());
   }
 
   void fanout_directories() {
