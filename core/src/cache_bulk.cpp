@@ -24,22 +24,30 @@ std::optional<std::string> filename_at(const Query& q, int col) {
 
 // Python's _select_delete: repeatedly selects up to 100 rows with
 // `select_rows` (which binds its own arguments and returns the rowids and
-// filenames), deletes them in one transaction, and reports progress.
-template <class SelectRows>
-std::int64_t select_delete(Cache::Impl& d, std::int64_t expected, const Progress& progress, SelectRows select_rows) {
+// filenames, from where its last committed batch ended), deletes them in one
+// transaction, calls `committed()` (the selector moves on), and reports
+// progress. A batch that fails for a full disk runs again with the reserve
+// given back (Impl::freeing_space).
+template <class SelectRows, class Committed>
+std::int64_t select_delete(Cache::Impl& d, std::int64_t expected, const Progress& progress, SelectRows select_rows,
+                           Committed committed) {
   std::int64_t count = 0;
   auto& c = d.conn();
   try {
     while (true) {
-      WriteScope scope(c, *d.files);
-      std::vector<std::pair<std::int64_t, std::optional<std::string>>> rows = select_rows(c);
-      if (rows.empty()) break;
-      for (const auto& [rowid, filename] : rows) {
-        Query(c, "DELETE FROM Cache WHERE rowid = ?").bind(1, rowid).run();
-        scope.remove_after_commit(filename);
-      }
-      scope.commit();
-      count += static_cast<std::int64_t>(rows.size());
+      const std::size_t removed = d.freeing_space([&] {
+        WriteScope scope(c, *d.files);
+        std::vector<std::pair<std::int64_t, std::optional<std::string>>> rows = select_rows(c);
+        for (const auto& [rowid, filename] : rows) {
+          Query(c, "DELETE FROM Cache WHERE rowid = ?").bind(1, rowid).run();
+          scope.remove_after_commit(filename);
+        }
+        scope.commit();
+        return rows.size();
+      });
+      if (removed == 0) break;
+      committed();
+      count += static_cast<std::int64_t>(removed);
       if (progress) progress(count, std::max(expected, count));
     }
   } catch (const Timeout& e) {
@@ -59,15 +67,18 @@ std::int64_t count_where(detail::Connection& c, const char* sql, const std::func
 
 std::int64_t Cache::clear(const Progress& progress) {
   impl_->require_writable("clear");
-  std::int64_t last = 0;
-  return select_delete(*impl_, size(), progress, [&](detail::Connection& c) {
-    std::vector<std::pair<std::int64_t, std::optional<std::string>>> rows;
-    Query q(c, "SELECT rowid, filename FROM Cache WHERE rowid > ? ORDER BY rowid LIMIT ?");
-    q.bind(1, last).bind(2, kBatch);
-    while (q.step()) rows.emplace_back(q.int64(0), filename_at(q, 1));
-    if (!rows.empty()) last = rows.back().first;
-    return rows;
-  });
+  std::int64_t last = 0, pending = 0;
+  return select_delete(
+      *impl_, size(), progress,
+      [&](detail::Connection& c) {
+        std::vector<std::pair<std::int64_t, std::optional<std::string>>> rows;
+        Query q(c, "SELECT rowid, filename FROM Cache WHERE rowid > ? ORDER BY rowid LIMIT ?");
+        q.bind(1, last).bind(2, kBatch);
+        while (q.step()) rows.emplace_back(q.int64(0), filename_at(q, 1));
+        if (!rows.empty()) pending = rows.back().first;
+        return rows;
+      },
+      [&] { last = pending; });
 }
 
 std::int64_t Cache::evict(const Value& tag, const Progress& progress) {
@@ -75,16 +86,19 @@ std::int64_t Cache::evict(const Value& tag, const Progress& progress) {
   const SqlScalar db_tag = detail::encode_tag(tag);
   const std::int64_t expected = count_where(impl_->conn(), "SELECT COUNT(*) FROM Cache WHERE tag = ?",
                                             [&](Query& q) { db_tag.bind(q, 1); });
-  std::int64_t last = 0;
-  return select_delete(*impl_, expected, progress, [&](detail::Connection& c) {
-    std::vector<std::pair<std::int64_t, std::optional<std::string>>> rows;
-    Query q(c, "SELECT rowid, filename FROM Cache WHERE tag = ? AND rowid > ? ORDER BY rowid LIMIT ?");
-    db_tag.bind(q, 1);
-    q.bind(2, last).bind(3, kBatch);
-    while (q.step()) rows.emplace_back(q.int64(0), filename_at(q, 1));
-    if (!rows.empty()) last = rows.back().first;
-    return rows;
-  });
+  std::int64_t last = 0, pending = 0;
+  return select_delete(
+      *impl_, expected, progress,
+      [&](detail::Connection& c) {
+        std::vector<std::pair<std::int64_t, std::optional<std::string>>> rows;
+        Query q(c, "SELECT rowid, filename FROM Cache WHERE tag = ? AND rowid > ? ORDER BY rowid LIMIT ?");
+        db_tag.bind(q, 1);
+        q.bind(2, last).bind(3, kBatch);
+        while (q.step()) rows.emplace_back(q.int64(0), filename_at(q, 1));
+        if (!rows.empty()) pending = rows.back().first;
+        return rows;
+      },
+      [&] { last = pending; });
 }
 
 std::int64_t Cache::expire(std::optional<double> now, const Progress& progress) {
@@ -93,19 +107,22 @@ std::int64_t Cache::expire(std::optional<double> now, const Progress& progress) 
   const std::int64_t expected =
       count_where(impl_->conn(), "SELECT COUNT(*) FROM Cache WHERE 0 < expire_time AND expire_time < ?",
                   [&](Query& q) { q.bind(1, until); });
-  double last = 0;
-  return select_delete(*impl_, expected, progress, [&](detail::Connection& c) {
-    std::vector<std::pair<std::int64_t, std::optional<std::string>>> rows;
-    Query q(c,
-            "SELECT rowid, expire_time, filename FROM Cache WHERE ? < expire_time AND expire_time < ? ORDER BY "
-            "expire_time LIMIT ?");
-    q.bind(1, last).bind(2, until).bind(3, kBatch);
-    while (q.step()) {
-      rows.emplace_back(q.int64(0), filename_at(q, 2));
-      last = q.real(1);
-    }
-    return rows;
-  });
+  double last = 0, pending = 0;
+  return select_delete(
+      *impl_, expected, progress,
+      [&](detail::Connection& c) {
+        std::vector<std::pair<std::int64_t, std::optional<std::string>>> rows;
+        Query q(c,
+                "SELECT rowid, expire_time, filename FROM Cache WHERE ? < expire_time AND expire_time < ? ORDER BY "
+                "expire_time LIMIT ?");
+        q.bind(1, last).bind(2, until).bind(3, kBatch);
+        while (q.step()) {
+          rows.emplace_back(q.int64(0), filename_at(q, 2));
+          pending = q.real(1);
+        }
+        return rows;
+      },
+      [&] { last = pending; });
 }
 
 std::int64_t Cache::cull(const Progress& progress) {
@@ -129,19 +146,22 @@ std::int64_t Cache::cull(const Progress& progress) {
   auto& c = d.conn();
   try {
     while (d.volume(c) > d.settings.size_limit) {
-      WriteScope scope(c, *d.files);
-      std::vector<std::int64_t> rowids;
-      {
-        Query q(c, select);
-        while (q.step()) {
-          rowids.push_back(q.int64(0));
-          scope.remove_after_commit(filename_at(q, 1));
+      const std::size_t removed = d.freeing_space([&] {
+        WriteScope scope(c, *d.files);
+        std::vector<std::int64_t> rowids;
+        {
+          Query q(c, select);
+          while (q.step()) {
+            rowids.push_back(q.int64(0));
+            scope.remove_after_commit(filename_at(q, 1));
+          }
         }
-      }
-      if (rowids.empty()) break;
-      for (std::int64_t rowid : rowids) Query(c, "DELETE FROM Cache WHERE rowid = ?").bind(1, rowid).run();
-      scope.commit();
-      count += static_cast<std::int64_t>(rowids.size());
+        for (std::int64_t rowid : rowids) Query(c, "DELETE FROM Cache WHERE rowid = ?").bind(1, rowid).run();
+        scope.commit();
+        return rowids.size();
+      });
+      if (removed == 0) break;
+      count += static_cast<std::int64_t>(removed);
       if (progress) progress(count, count + size());
     }
   } catch (const Timeout& e) {

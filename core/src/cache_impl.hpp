@@ -2,6 +2,8 @@
 #pragma once
 
 #include <atomic>
+#include <cerrno>
+#include <type_traits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "diskcache/cache.hpp"
+#include "diskcache/error.hpp"
 #include "sqlite_db.hpp"
 #include "stored_value.hpp"
 #include "value_files.hpp"
@@ -85,6 +88,18 @@ struct Cache::Impl {
   // Python's _cull: expired rows first, then by policy while over the limit.
   void cull_on_write(detail::Connection& c, detail::WriteScope& scope, double now);
 
+  // The reserve: cache.db-reserve, a file of kReserveBytes this cache keeps
+  // so that a disk the database filled can still delete and cull (deleting
+  // rows writes to the WAL first). Runs `change`, a change that frees space;
+  // when it fails for a full disk outside a caller's transaction, gives the
+  // reserve back and runs it once more. The reserve is made again once the
+  // disk has room for it twice over.
+  template <class F>
+  decltype(auto) freeing_space(F&& change);
+  static constexpr std::int64_t kReserveBytes = 512 << 10;
+  bool give_back_reserve() noexcept;  // true when there was one to remove
+  void keep_reserve() noexcept;       // best effort; never throws
+
  private:
   std::unique_ptr<detail::Connection> open_connection(bool for_setup);
   void apply_pragmas(detail::Connection& c, bool writable_setup);
@@ -141,10 +156,32 @@ class FlatNesting {
 
 }  // namespace detail
 
+template <class F>
+decltype(auto) Cache::Impl::freeing_space(F&& change) {
+  const bool own_transaction = conn().tx_depth == 0;
+  try {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+      change();
+      keep_reserve();
+    } else {
+      decltype(auto) result = change();
+      keep_reserve();
+      return result;
+    }
+  } catch (const IoError& e) {
+    if (e.error_code() != ENOSPC || !own_transaction || !give_back_reserve()) throw;
+  }
+  return change();
+}
+
 template <class Context, class F>
 decltype(auto) Cache::Impl::add_context(const Context& context, F&& fn) {
   try {
     return std::forward<F>(fn)();
+  } catch (const IoError& e) {
+    throw IoError(std::string(e.what()) + " " + context(), e.error_code());
+  } catch (const ReadOnlyCache& e) {
+    throw ReadOnlyCache(std::string(e.what()) + " " + context());
   } catch (const Timeout& e) {
     throw Timeout(std::string(e.what()) + " " + context(), e.completed());
   } catch (const CorruptCache& e) {

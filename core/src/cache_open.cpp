@@ -2,7 +2,9 @@
 // settings precedence, pragmas and schema.
 #include <pthread.h>
 #include <sqlite3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -97,6 +99,28 @@ Cache::Impl::Impl(std::filesystem::path directory, Options opts)
   initialise();
 }
 
+namespace {
+std::string reserve_path(const std::filesystem::path& dir) { return (dir / "cache.db-reserve").string(); }
+}  // namespace
+
+bool Cache::Impl::give_back_reserve() noexcept { return ::unlink(reserve_path(dir).c_str()) == 0; }
+
+void Cache::Impl::keep_reserve() noexcept {
+  if (options.read_only) return;
+  const std::string path = reserve_path(dir);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) return;  // there (or something else is: left alone)
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0 ||
+      static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize) < 2 * kReserveBytes)
+    return;  // too little room: the space goes to the data for now
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  const bool made = ::posix_fallocate(fd, 0, kReserveBytes) == 0;
+  ::close(fd);
+  if (!made) ::unlink(path.c_str());
+}
+
 double Cache::Impl::now() const {
   if (options.clock) return options.clock();
   using namespace std::chrono;
@@ -180,6 +204,7 @@ void Cache::Impl::initialise() {
   apply_pragmas(*conn, true);
   if (!options.read_only) {
     detail::create_schema(*conn, settings, stored);
+    keep_reserve();
   } else if (!detail::has_cache_table(*conn)) {
     throw Error("no cache at " + dir.string() + ": cache.db has no Cache table");
   }

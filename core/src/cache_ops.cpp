@@ -464,14 +464,15 @@ std::optional<Entry> Cache::pop_entry(const Value& key) {
   return d.with_context(key, [&]() -> std::optional<Entry> {
     const DbKey k = detail::encode_key(key);
     auto& c = d.conn();
-    std::optional<LiveRow> row;
-    {
+    const std::optional<LiveRow> row = d.freeing_space([&]() -> std::optional<LiveRow> {
       WriteScope scope(c, *d.files);
-      row = select_live(c, k, d.now());
-      if (!row) return std::nullopt;
-      Query(c, "DELETE FROM Cache WHERE rowid = ?").bind(1, row->rowid).run();
+      auto live = select_live(c, k, d.now());
+      if (!live) return std::nullopt;
+      Query(c, "DELETE FROM Cache WHERE rowid = ?").bind(1, live->rowid).run();
       scope.commit();
-    }
+      return live;
+    });
+    if (!row) return std::nullopt;
     // The row is gone; its file (if any) is ours to read and then remove.
     struct RemoveFile {
       detail::ValueFiles& files;
@@ -496,23 +497,25 @@ bool Cache::erase(const Value& key) {
   impl_->require_writable("erase");
   Impl& d = *impl_;
   return d.with_context(key, [&] {
-    auto& c = d.conn();
-    WriteScope scope(c, *d.files);
-    const DbKey k = detail::stored_key(c, detail::encode_key(key));
-    std::int64_t rowid;
-    {
-      Query q(c,
-              "SELECT rowid, filename FROM Cache WHERE key = ? AND raw = ? AND (expire_time IS NULL OR "
-              "expire_time > ?)");
-      bind_key(q, 1, k);
-      q.bind(3, d.now());
-      if (!q.step()) return false;
-      rowid = q.int64(0);
-      scope.remove_after_commit(column_filename(q, 1));
-    }
-    Query(c, "DELETE FROM Cache WHERE rowid = ?").bind(1, rowid).run();
-    scope.commit();
-    return true;
+    return d.freeing_space([&] {
+      auto& c = d.conn();
+      WriteScope scope(c, *d.files);
+      const DbKey k = detail::stored_key(c, detail::encode_key(key));
+      std::int64_t rowid;
+      {
+        Query q(c,
+                "SELECT rowid, filename FROM Cache WHERE key = ? AND raw = ? AND (expire_time IS NULL OR "
+                "expire_time > ?)");
+        bind_key(q, 1, k);
+        q.bind(3, d.now());
+        if (!q.step()) return false;
+        rowid = q.int64(0);
+        scope.remove_after_commit(column_filename(q, 1));
+      }
+      Query(c, "DELETE FROM Cache WHERE rowid = ?").bind(1, rowid).run();
+      scope.commit();
+      return true;
+    });
   });
 }
 

@@ -3,7 +3,11 @@
 #include <sqlite3.h>
 #include <sys/prctl.h>
 
+#include <unistd.h>
+
+#include <cctype>
 #include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "diskcache/error.hpp"
@@ -28,10 +32,49 @@ void check_sqlite(int rc, sqlite3* db, const std::string& context) {
   }
 }
 
+namespace {
+
+// "file:" URI of `path` with `?immutable=1`: percent-encodes what a URI
+// path cannot hold as it is.
+std::string immutable_uri(const std::string& path) {
+  std::string uri = "file:";
+  static const char* hex = "0123456789ABCDEF";
+  for (unsigned char ch : path) {
+    if (std::isalnum(ch) || std::strchr("/-._~", ch)) {
+      uri += static_cast<char>(ch);
+    } else {
+      uri += '%';
+      uri += hex[ch >> 4];
+      uri += hex[ch & 15];
+    }
+  }
+  return uri + "?immutable=1";
+}
+
+// True when a read-only connection can read nothing because SQLite cannot
+// create the -shm (and -wal) of a WAL database: a cleanly closed cache on
+// read-only media or in a folder this user may not write.
+bool needs_immutable_open(sqlite3* db, const std::string& path) {
+  const int rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+  if ((rc & 0xFF) != SQLITE_CANTOPEN) return false;
+  const std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  return ::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0;
+}
+
+}  // namespace
+
 Connection::Connection(const Config& config) : config_(config) {
   const int flags = (config.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;  // never a cache.db reached through a link
-  const int rc = sqlite3_open_v2(config.path.c_str(), &db_, flags, nullptr);
+  int rc = sqlite3_open_v2(config.path.c_str(), &db_, flags, nullptr);
+  if (rc == SQLITE_OK && config.read_only && needs_immutable_open(db_, config.path)) {
+    // Read-only media: nobody can change the database there, so SQLite may
+    // read it without locks or a -shm (immutable). What it shows is the
+    // database as last checkpointed; a WAL left beside it is not read.
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    rc = sqlite3_open_v2(immutable_uri(config.path).c_str(), &db_, flags | SQLITE_OPEN_URI, nullptr);
+  }
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
