@@ -84,7 +84,7 @@ std::shared_ptr<const PreparedRows> MonitorModels::prepare(const Snapshot& s) {
 
 void MonitorModels::apply(const Snapshot& s) {
   // The header only: copying a thousand primitives every refresh is GUI time.
-  last_ = Snapshot{s.directory, s.error, s.taken, s.elapsed_ms, s.overview, {}, {}, {}, nullptr};
+  last_ = Snapshot{s.directory, s.error, s.skipped, s.taken, s.elapsed_ms, s.overview, {}, {}, {}, nullptr};
   if (!s.ok()) {
     emit applied();
     return;

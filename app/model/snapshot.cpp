@@ -69,34 +69,35 @@ void SnapshotSource::collect_directory(Snapshot& s) {
     const auto stats = shard->stats(false, false);
     s.overview.hits += stats.hits;
     s.overview.misses += stats.misses;
-    for (auto& info : primitives_of(i, *shard))
+    for (auto& info : primitives_of(i, *shard, s.skipped))
       s.primitives.push_back({static_cast<int>(i), std::move(info)});
-    auto events = diskcache::primitive_history(*shard, shards.size() == 1 ? last_event_id_ : 0, 2000);
+    auto events = diskcache::primitive_history(*shard, shards.size() == 1 ? last_event_id_ : 0, 2000, &s.skipped);
     if (shards.size() == 1) {
       if (!events.empty()) last_event_id_ = events.back().id;
       std::move(events.begin(), events.end(), std::back_inserter(s.new_events));
     }
   }
-  for (auto& [name, value] : shards.front()->side_list(diskcache::gpu::kStatsSpace))
+  for (auto& [name, value] : shards.front()->side_list(diskcache::gpu::kStatsSpace, &s.skipped))
     if (name.type() == diskcache::Value::Type::Text)
       s.transfers.push_back(diskcache::gpu::report_from_value(name.as_text(), value));
 }
 
-std::vector<diskcache::PrimitiveInfo> SnapshotSource::primitives_of(std::size_t shard_index, diskcache::Cache& shard) {
+std::vector<diskcache::PrimitiveInfo> SnapshotSource::primitives_of(std::size_t shard_index, diskcache::Cache& shard,
+                                                                    diskcache::SkippedRows& skipped) {
   if (python_rlocks_.size() <= shard_index) python_rlocks_.resize(shard_index + 1);
   RLockFollow& follow = python_rlocks_[shard_index];
-  auto slice = diskcache::scan_python_rlocks(shard, follow.next_rowid, kScanSlice);
+  auto slice = diskcache::scan_python_rlocks(shard, follow.next_rowid, kScanSlice, &skipped);
   std::move(slice.keys.begin(), slice.keys.end(), std::back_inserter(follow.pass));
   follow.next_rowid = slice.next_rowid;
   if (follow.next_rowid == 0) follow.known = std::exchange(follow.pass, {});  // a pass is complete
 
-  auto all = diskcache::inspect_primitives(shard, false);
+  auto all = diskcache::inspect_primitives(shard, false, &skipped);
   std::set<std::string> listed;  // registered primitives, then RLocks already followed
   for (const auto& p : all) listed.insert(p.key.repr());
   for (const auto* keys : {&follow.known, &follow.pass})
     for (const auto& key : *keys)
       if (listed.insert(key.repr()).second)
-        if (auto p = diskcache::inspect_primitive(shard, key); p && p->kind == diskcache::PrimitiveKind::RLock)
+        if (auto p = diskcache::inspect_primitive(shard, key, &skipped); p && p->kind == diskcache::PrimitiveKind::RLock)
           all.push_back(std::move(*p));
   return all;
 }

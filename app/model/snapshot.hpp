@@ -44,6 +44,9 @@ struct PreparedRows;  // monitor_models.hpp
 struct Snapshot {
   QString directory;
   QString error;  // empty when the look succeeded
+  // Rows passed over because they cannot be read (damaged or hostile):
+  // the rest is shown, these are named.
+  diskcache::SkippedRows skipped;
   QDateTime taken;
   double elapsed_ms = 0;  // how long collecting took
   Overview overview;
@@ -79,7 +82,8 @@ class SnapshotSource {
     std::vector<diskcache::Value> pass;   // found so far by the current pass
     std::int64_t next_rowid = 0;
   };
-  std::vector<diskcache::PrimitiveInfo> primitives_of(std::size_t shard_index, diskcache::Cache& shard);
+  std::vector<diskcache::PrimitiveInfo> primitives_of(std::size_t shard_index, diskcache::Cache& shard,
+                                                      diskcache::SkippedRows& skipped);
   void collect_directory(Snapshot& s);
   // A Redis store has primitives and history only (no items, no GPU rows).
   void collect_redis(Snapshot& s);

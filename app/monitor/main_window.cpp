@@ -349,6 +349,13 @@ void MainWindow::on_snapshot(const Snapshot& s) {
   overview_["Primitives"]->setText(QString::number(s.primitives.size()));
   overview_["Last refresh"]->setText(s.taken.toString("HH:mm:ss"));
   status_->setText(QString("refreshed %1 in %2 ms").arg(s.taken.toString("HH:mm:ss")).arg(s.elapsed_ms, 0, 'f', 1));
+  if (!s.skipped.empty()) {  // the rest is shown; say what was passed over
+    status_->setText(status_->text() +
+                     QString(" <span style='color:#b00020'>%1 unreadable row(s) passed over, first: %2</span>")
+                         .arg(s.skipped.size())
+                         .arg(QString::fromStdString(s.skipped.front().reason).toHtmlEscaped()));
+    status_->setToolTip(QString::fromStdString(s.skipped.front().reason));
+  }
 
   // Offer every lock and semaphore as a timeline lane; the first few found
   // are ticked so the view shows something at once.

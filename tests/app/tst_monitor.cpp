@@ -4,6 +4,7 @@
 // database shows an error), and the main window offscreen (views populate,
 // actions work). States are awaited with generous bounds, never timed.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <QAbstractItemModelTester>
@@ -256,6 +257,39 @@ class TestMonitor : public QObject {
     garbage.close();
     QTRY_VERIFY_WITH_TIMEOUT(!latest.ok(), kBound);
     QVERIFY2(latest.error.contains(dir), qPrintable(latest.error));
+  }
+
+  // Issue 18.1/18.4: a malformed side-table row is named and the other
+  // primitives still shown; a FIFO as cache.db is an error, never a hang.
+  void hostile_directories_show_what_can_be_read() {
+    const QString dir = fresh();
+    {
+      Cache cache(dir.toStdString());
+      Lock lock(cache, "good");
+      lock.lock();
+    }
+    const auto r = test_support::run(
+        "sqlite3", {dir + "/cache.db", "INSERT INTO diskcache_primitives(key, raw, kind) VALUES ('odd', 1, 'frob');"
+                                       "INSERT INTO diskcache_history(at, key, raw, kind, event, holder, pid, thread, "
+                                       "host, waited) VALUES (0, 'k', 1, 'frob', 'acquire', 'h', 1, 1, 'h', 0);"});
+    QCOMPARE(r.exit_code, 0);
+    SnapshotSource source(dir);
+    const Snapshot s = source.collect();
+    QVERIFY2(s.ok(), qPrintable(s.error));
+    QCOMPARE(s.primitives.size(), std::size_t{1});
+    QVERIFY(!s.new_events.empty());
+    QCOMPARE(s.skipped.size(), std::size_t{2});
+    MonitorModels models;
+    models.apply(s);
+    QVERIFY(models.locks.find("good") >= 0);
+
+    const QString pipe_dir = fresh();
+    QVERIFY(QDir().mkpath(pipe_dir));
+    QCOMPARE(::mkfifo(QFile::encodeName(pipe_dir + "/cache.db").constData(), 0644), 0);
+    SnapshotSource pipe(pipe_dir);
+    const Snapshot refused = pipe.collect();  // returns: nothing blocks on the FIFO
+    QVERIFY(!refused.ok());
+    QVERIFY2(refused.error.contains("FIFO"), qPrintable(refused.error));
   }
 
   void main_window_offscreen_views_and_actions() {
