@@ -323,7 +323,10 @@ class Cache {
   bool add(const Value& key, const Value& value, const SetOptions& options = {});
 
   // The value, or std::nullopt on a miss (missing, expired, or its value
-  // file vanished). Counts a hit or miss when statistics are on.
+  // file vanished). Counts a hit or miss when statistics are on. Throws
+  // UnsupportedValue for a value file larger than Options::max_read_bytes
+  // (stream those with read or open_value), CorruptCache for a value file
+  // that is not a regular file or whose size disagrees with its row.
   std::optional<Value> get(const Value& key);
   template <class T>
   std::optional<T> get(const Value& key) {
@@ -354,6 +357,9 @@ class Cache {
   std::optional<Value> pop(const Value& key);
   std::optional<Entry> pop_entry(const Value& key);
   // Removes the key (Python's delete). False when it was missing or expired.
+  // On a full disk, erase, pop, clear, evict, expire and cull give back the
+  // cache's reserve (cache.db-reserve) and try again, so space can always
+  // be freed (outside a transaction of the caller's).
   bool erase(const Value& key);
   // True when present and not expired.
   bool contains(const Value& key);
