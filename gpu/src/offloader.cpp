@@ -130,8 +130,10 @@ struct Offloader::Impl {
     job->chunks = (bytes + job->chunk_bytes - 1) / job->chunk_bytes;
     const std::size_t slots = std::clamp<std::size_t>(job->chunks, 1, 2);
     // Taken before submit_mu: a full pool waits for earlier jobs, which need
-    // neither this thread nor that mutex to finish.
-    for (std::size_t s = 0; s < slots; ++s) job->blocks.emplace_back(pool, pool.acquire());
+    // neither this thread nor that mutex to finish. All of a job's blocks
+    // are taken at once: jobs each holding one and waiting for a second
+    // would deadlock.
+    for (StagingPool::Block* block : pool.acquire(slots)) job->blocks.emplace_back(pool, *block);
     job->marks.assign(slots, kind == Job::Kind::Offload ? 0 : -1);
     for (std::size_t s = 0; s < slots && kind == Job::Kind::Offload; ++s) job->marks[s] = static_cast<std::int64_t>(s);
     return job;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 namespace diskcache::gpu {
 
@@ -32,15 +33,22 @@ StagingPool::~StagingPool() {
   for (Block& block : blocks_) device_.free_pinned(block.data_);
 }
 
-StagingPool::Block& StagingPool::acquire() {
+StagingPool::Block& StagingPool::acquire() { return *acquire(1).front(); }
+
+std::vector<StagingPool::Block*> StagingPool::acquire(std::size_t count) {
+  if (count == 0 || count > blocks_.size())
+    throw InvalidArgument("staging pool: " + std::to_string(count) + " blocks asked of a pool of " +
+                          std::to_string(blocks_.size()));
   std::unique_lock lock(mu_);
-  freed_.wait(lock, [&] { return !free_.empty(); });
-  Block* block = free_.back();
-  free_.pop_back();
-  if (block->refs_ != 0) throw std::logic_error("staging block handed out while still referenced");
-  block->refs_ = 1;
+  freed_.wait(lock, [&] { return free_.size() >= count; });
+  std::vector<Block*> taken(free_.end() - static_cast<std::ptrdiff_t>(count), free_.end());
+  free_.resize(free_.size() - count);
+  for (Block* block : taken) {
+    if (block->refs_ != 0) throw std::logic_error("staging block handed out while still referenced");
+    block->refs_ = 1;
+  }
   high_water_ = std::max(high_water_, blocks_.size() - free_.size());
-  return *block;
+  return taken;
 }
 
 void StagingPool::add_ref(Block& block) {
@@ -54,7 +62,7 @@ void StagingPool::release(Block& block) {
   if (block.refs_ <= 0) throw std::logic_error("staging block released more often than it was referenced");
   if (--block.refs_ == 0) {
     free_.push_back(&block);
-    freed_.notify_one();
+    freed_.notify_all();  // waiters may need different counts
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include <QtTest>
 #include <cerrno>
+#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -235,6 +236,80 @@ class TestGpu : public QObject {
     QCOMPARE(report.offload.failures, std::int64_t(0));
     QCOMPARE(report.pool.in_use, std::int64_t(0));
     QVERIFY(report.pool.high_water <= 4);
+  }
+
+  // Issue 19.1 and 19.2: sixteen threads through two staging blocks, each
+  // transfer needing both. Taking a job's blocks one at a time deadlocks
+  // (two threads each hold one); handing a block back before its chunk is
+  // written lets another transfer overwrite it (a stored value differs).
+  // Every value is checked; a hang fails after a bound, not at CI's limit.
+  void many_threads_through_two_blocks_never_hang_or_mix() {
+    auto device = make_device(0us, 5);
+    Cache cache(fresh());
+    constexpr std::size_t kBlock = 2048;
+    Offloader offloader(*device, cache, {.block_bytes = kBlock, .blocks = 2});
+    constexpr int kThreads = 16, kEach = 625;  // 10,000 transfers
+    std::atomic<int> done{0}, wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        auto stream = device->create_stream();
+        DeviceBuffer src(*device, 2 * kBlock + 100);
+        for (int i = 0; i < kEach; ++i) {
+          // One chunk (one block) or three (both blocks): a block handed
+          // back early is taken at once by a one-block transfer.
+          const std::string data = random_bytes(i % 2 ? src.bytes : kBlock - 10, t * 100000 + i);
+          upload(*device, *stream, src, data);
+          Ticket ticket = offloader.offload(Value::tuple({t, i}), src.data, data.size(), *stream);
+          ticket.done.get();
+          if (stored_bytes(cache, Value::tuple({t, i})) != data) ++wrong;
+          ++done;
+        }
+      });
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 240s;
+    while (done < kThreads * kEach && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+    if (done < kThreads * kEach)
+      qFatal("offloads hung: %d of %d transfers done after 240 s", done.load(), kThreads * kEach);
+    for (auto& thread : threads) thread.join();
+    QCOMPARE(wrong.load(), 0);
+    QCOMPARE(offloader.stats().pool.in_use, std::int64_t(0));
+  }
+
+  // Issue 19.3: a value file is written under a temporary name and renamed
+  // complete, so a reader walking the directory never finds a .val file
+  // that holds part of a value (written in place, most would).
+  void value_files_appear_only_complete() {
+    auto device = make_device(200us, 9);  // slow copies: a write spans many chunks' time
+    const std::string dir = fresh();
+    Cache cache(dir);
+    constexpr std::size_t kBlock = 16 << 10, kBytes = 12 * kBlock;  // a value file (>= 32 KiB)
+    Offloader offloader(*device, cache, {.block_bytes = kBlock, .blocks = 2});
+    std::atomic<bool> writing{true};
+    std::atomic<int> partial{0}, complete{0};
+    std::thread reader([&] {
+      while (writing) {
+        std::error_code ec;
+        for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+             !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+          if (it->path().extension() != ".val") continue;
+          const auto size = std::filesystem::file_size(it->path(), ec);
+          if (ec) continue;  // removed meanwhile
+          size == kBytes ? ++complete : ++partial;
+        }
+      }
+    });
+    auto stream = device->create_stream();
+    DeviceBuffer src(*device, kBytes);
+    for (int i = 0; i < 40; ++i) {
+      const std::string data = random_bytes(kBytes, i);
+      upload(*device, *stream, src, data);
+      offloader.offload(Value::tuple({"v", i % 4}), src.data, kBytes, *stream).done.get();
+    }
+    writing = false;
+    reader.join();
+    QCOMPARE(partial.load(), 0);
+    QVERIFY(complete.load() > 0);  // the reader did see value files
   }
 
   // A missing key, a wrong size and a non-bytes value fail the ticket before

@@ -40,6 +40,11 @@ class StagingPool {
 
   // Takes a free block (one reference), waiting until one is free.
   Block& acquire();
+  // Takes `count` free blocks at once (one reference each), waiting until
+  // that many are free: callers that need several never each hold part of
+  // the pool while waiting for the rest (which deadlocks once every block is
+  // held that way). Throws InvalidArgument when `count` exceeds the pool.
+  std::vector<Block*> acquire(std::size_t count);
   // One more reference to a block in use.
   void add_ref(Block& block);
   // Drops a reference; at zero the block is free again.
