@@ -4,6 +4,7 @@
 
 #include <QFile>
 #include <QProcess>
+#include <set>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -15,6 +16,7 @@
 #include "diskcache/error.hpp"
 #include "diskcache/redis/inspect.hpp"
 #include "diskcache/redis/primitives.hpp"
+#include "primitive_core.hpp"  // white-box: retry_delay
 #include "redis_server.hpp"
 #include "test_support.hpp"
 
@@ -418,7 +420,7 @@ class TestRedis : public QObject {
     std::vector<std::unique_ptr<QProcess>> procs;
     for (int i = 0; i < 4; ++i) {
       procs.push_back(std::make_unique<QProcess>());
-      procs.back()->start(helper(), {"lock-incr", urls, "q", "500", file});
+      procs.back()->start(helper(), {"lock-incr", urls, "q", "500", file, "fence"});  // fences checked
     }
     // Generous bounds: under ASan, beside other tests on 2 cores, reaching
     // 400 once took just over 60 s (alone it takes a few seconds). The
@@ -429,7 +431,7 @@ class TestRedis : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT((seen = std::max(seen, counter_in(file))) >= 400, 180000);
     b.kill();  // mid-run
     for (auto& p : procs) {
-      QVERIFY(p->waitForFinished(240000));
+      if (p->state() != QProcess::NotRunning) QVERIFY(p->waitForFinished(240000));
       QVERIFY2(p->exitCode() == 0, qPrintable(QString::fromUtf8(p->readAllStandardError())));
     }
     QCOMPARE(counter_in(file), 2000LL);
@@ -445,6 +447,62 @@ class TestRedis : public QObject {
       QVERIFY2(std::string(e.what()).find("only 1 of 3 servers answered") != std::string::npos, e.what());
     }
     QVERIFY(!lock.owns_lock());
+  }
+
+  // Issue 19.9: the hold ends, as owns_lock() tells, no later than any
+  // granting server's copy: the deadline counts from before the request.
+  // A stopped server makes the acquisition take a command timeout or two.
+  void owns_lock_ends_no_later_than_the_servers_copies() {
+    RedisServer a, b, c;
+    const QString urls = QString::fromStdString(a.url() + "," + b.url() + "," + c.url());
+    redis::Store store = redis::Store::open(urls.toStdString(), short_lease());
+    redis::Lock lock(store, "deadline", {.expire = 2.0});
+    ::kill(static_cast<pid_t>(c.pid()), SIGSTOP);
+    lock.lock();
+    ::kill(static_cast<pid_t>(c.pid()), SIGCONT);
+    redis::Store on_a(a.endpoint()), on_b(b.endpoint());
+    redis::Lock seen_a(on_a, "deadline"), seen_b(on_b, "deadline");
+    const auto give_up = std::chrono::steady_clock::now() + 20s;
+    while (seen_a.locked() && seen_b.locked()) {
+      QVERIFY(std::chrono::steady_clock::now() < give_up);
+      std::this_thread::sleep_for(1ms);
+    }
+    QVERIFY(!lock.owns_lock());  // a granting server's copy is gone: so is the hold
+  }
+
+  // Issue 19.11: a release that a majority no longer confirms says which
+  // servers no longer held it and why that can be.
+  void release_after_servers_restarted_says_what_happened() {
+    RedisServer a, b, c;
+    const QString urls = QString::fromStdString(a.url() + "," + b.url() + "," + c.url());
+    redis::Store store = redis::Store::open(urls.toStdString(), short_lease());
+    redis::Lock lock(store, "gone");
+    lock.lock();
+    a.kill();
+    a.start();  // empty: it lost the lock
+    b.kill();
+    b.start();
+    try {
+      lock.release();
+      QFAIL("released without a majority");
+    } catch (const NotHeld& e) {
+      const std::string what = e.what();
+      QVERIFY2(what.find("released on 1 of 3") != std::string::npos && what.find(a.url()) != std::string::npos &&
+                   what.find(b.url()) != std::string::npos && what.find("restarted") != std::string::npos,
+               e.what());
+    }
+  }
+
+  // Issue 19.10: quorum retries wait a random part of their bound.
+  void quorum_retries_are_jittered() {
+    std::set<std::int64_t> seen;
+    for (int i = 0; i < 200; ++i) {
+      const auto d = redis::detail::retry_delay(100ms);
+      QVERIFY(d >= 50ms && d <= 100ms);
+      seen.insert(d.count());
+    }
+    QVERIFY(seen.size() >= 10);
+    QCOMPARE(redis::detail::retry_delay(0ms), 1ms);
   }
 };
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <random>
+#include <thread>
 
 #include "scripts.hpp"
 #include "sync/identity.hpp"
@@ -28,6 +29,12 @@ std::string fresh_token() {
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(random()));
   return self_owner() + "/" + hex;
+}
+
+milliseconds retry_delay(milliseconds bound) {
+  thread_local std::mt19937_64 random{std::random_device{}() ^ static_cast<std::uint64_t>(self_thread_id())};
+  const std::int64_t most = std::max<std::int64_t>(bound.count(), 1);
+  return milliseconds(std::uniform_int_distribution<std::int64_t>((most + 1) / 2, most)(random));
 }
 
 std::string self_record() {
@@ -110,8 +117,14 @@ std::int64_t PrimitiveCore::try_acquire(const Script& acquire, const Script* und
       hint = std::min(hint, -*r);
     }
   }
-  const auto validity = span - std::chrono::duration_cast<milliseconds>(Clock::now() - start) - store->drift(span);
-  if (acquired >= store->majority() && (!store->quorum() || validity > milliseconds(0))) return fence;
+  attempt_start = start;
+  const auto validity = [&] {
+    return span - std::chrono::duration_cast<milliseconds>(Clock::now() - start) - store->drift(span);
+  };
+  if (acquired >= store->majority() && !store->quorum()) return fence;
+  if (acquired >= store->majority() && validity() > milliseconds(0) && raise_fences(token, span, fence) &&
+      validity() > milliseconds(0))
+    return fence;
   if (undo && (acquired > 0 || answered < results.size())) {
     // Undo a partial (or unconfirmed) acquisition everywhere; quietly.
     std::string ignored;
@@ -124,17 +137,26 @@ std::int64_t PrimitiveCore::try_acquire(const Script& acquire, const Script* und
   return -std::max<std::int64_t>(hint, 1);
 }
 
+bool PrimitiveCore::raise_fences(const std::string& token, milliseconds span, std::int64_t fence) {
+  std::string ignored;
+  std::size_t holding = 0;
+  for (const auto& r : run_all(kFenceRaise, args(token, span, std::to_string(fence), 0, false), ignored))
+    if (r && *r == 1) ++holding;
+  return holding >= store->majority();
+}
+
 void PrimitiveCore::start_lease(Held& held, const Script& extend, const std::string& token) {
-  if (options.expire) {
-    held.expires = Clock::now() + ttl() - store->drift(ttl());
-    return;
-  }
+  // Measured from before the acquisition was sent: no server's copy can end
+  // before this deadline (less the allowance for clock drift).
+  held.valid_until->store((attempt_start + ttl() - store->drift(ttl())).time_since_epoch().count());
+  if (options.expire) return;
   Lease lease;
   lease.extend = &extend;
   lease.keys = names.script_keys();
   lease.args = args(token, ttl(), "", 0, false);
   lease.ttl = ttl();
   lease.lost = held.lost;
+  lease.valid_until = held.valid_until;
   held.lease_id = store->keep(std::move(lease));
 }
 
@@ -192,11 +214,16 @@ bool PrimitiveCore::wait_loop(const std::function<std::int64_t(double)>& try_onc
       continue;
     }
     auto timeout = std::min(milliseconds(-result), store->options.fallback_poll);
+    // Quorum mode: waiters that retry in step split the servers' votes and
+    // all fail again; each waits a random part of the time instead.
+    if (store->quorum()) timeout = retry_delay(timeout);
     if (deadline)
       timeout = std::min(timeout, std::chrono::ceil<milliseconds>(*deadline - now));
     if (!signal) signal.emplace(stop);
-    subscriber->wait(timeout, signal->fd());
+    const bool woken = subscriber->wait(timeout, signal->fd());
     subscriber->ensure();  // re-subscribe where a server came back
+    // A release wakes every waiter at once: spread their retries too.
+    if (woken && store->quorum()) std::this_thread::sleep_for(retry_delay(kQuorumWakeSpread) - kQuorumWakeSpread / 2);
   }
 }
 

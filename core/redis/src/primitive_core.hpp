@@ -26,6 +26,11 @@ std::string self_owner();
 std::string fresh_token();
 // "host\tboot\tpidns\tpid\tstart\tthread" of the calling thread.
 std::string self_record();
+// A random delay in [bound / 2, bound] (at least 1 ms): quorum retries are
+// jittered so that waiters do not split the servers' votes in step.
+std::chrono::milliseconds retry_delay(std::chrono::milliseconds bound);
+// Quorum mode: after a wake-up, a waiter first sleeps up to half of this.
+inline constexpr std::chrono::milliseconds kQuorumWakeSpread{4};
 
 // One acquisition this object holds.
 struct Held {
@@ -33,8 +38,14 @@ struct Held {
   std::uint64_t fence = 0;
   std::uint64_t lease_id = 0;  // 0: fixed expiry, not renewed
   std::shared_ptr<std::atomic<bool>> lost = std::make_shared<std::atomic<bool>>(false);
-  std::optional<SteadyTime> expires;  // fixed expiry
-  bool valid() const { return !lost->load() && (!expires || std::chrono::steady_clock::now() < *expires); }
+  // The steady-clock time (ticks) until which the hold is certain: the
+  // fixed expiry, or the lease as last renewed by the keeper (which moves
+  // it on), each measured from before its request was sent, less drift.
+  std::shared_ptr<std::atomic<SteadyTime::rep>> valid_until =
+      std::make_shared<std::atomic<SteadyTime::rep>>(SteadyTime::max().time_since_epoch().count());
+  bool valid() const {
+    return !lost->load() && std::chrono::steady_clock::now().time_since_epoch().count() < valid_until->load();
+  }
 };
 
 struct PrimitiveCore {
@@ -50,6 +61,7 @@ struct PrimitiveCore {
   std::unique_ptr<Subscriber> subscriber;
   std::vector<Held> holds;  // acquisitions by this object, latest last
   std::int64_t depth = 0;   // RLock: nesting taken through this object
+  SteadyTime attempt_start{};  // when the last try_acquire sent its requests
 
   void require_single_server(const char* what) const;
   // ms of an acquisition: the fixed expiry, or the lease.
@@ -72,7 +84,11 @@ struct PrimitiveCore {
   // `undo` (may be null) removes `token`'s acquisition.
   std::int64_t try_acquire(const Script& acquire, const Script* undo, const std::string& token,
                            const std::string& extra, double waited_ms);
-  // Starts renewing `held` (unless a fixed expiry is set) after acquiring.
+  // Quorum mode: raises every server's fence counter to `fence`; true when
+  // a majority still holds `token` (else the acquisition is undone).
+  bool raise_fences(const std::string& token, std::chrono::milliseconds span, std::int64_t fence);
+  // Sets `held`'s deadline from the last attempt, and starts renewing it
+  // (unless a fixed expiry is set) after acquiring.
   void start_lease(Held& held, const Script& extend, const std::string& token);
   void stop_lease(Held& held);
 

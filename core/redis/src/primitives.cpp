@@ -47,16 +47,29 @@ void release_everywhere(PrimitiveCore& core, const detail::Script& script, const
   std::string errors;
   const auto results = core.run_all(script, core.args(token, core.ttl(), "release"), errors);
   std::size_t answered = 0, released = 0;
-  for (const auto& r : results) {
-    if (!r) continue;
+  std::string not_holding;  // servers that answered but no longer held it
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (!results[i]) continue;
     ++answered;
-    if (*r == 1) ++released;
+    if (*results[i] == 1) {
+      ++released;
+    } else {
+      not_holding += (not_holding.empty() ? "" : ", ") + core.links[i]->endpoint().url();
+    }
   }
   if (answered < core.store->majority())
     throw ConnectionError(describe(core, what) + ": release not confirmed (" + errors +
                           "); the lease is no longer renewed and ends by itself");
-  if (released < core.store->majority())
-    throw NotHeld(describe(core, what) + ": its lease was lost (expired or force-released) before the release");
+  if (released < core.store->majority()) {
+    std::string why = describe(core, what) + ": released on " + std::to_string(released) + " of " +
+                      std::to_string(results.size()) + " server(s), fewer than a majority; " + not_holding +
+                      " no longer held it: " +
+                      (core.store->quorum() ? "a server restarted without its data, never granted it, or "
+                                            : "") +
+                      "its lease expired or it was force-released";
+    if (answered < results.size()) why += "; not answering: " + errors;
+    throw NotHeld(why);
+  }
 }
 
 // Extends `token`'s acquisition on a majority, to `expire` seconds or the lease.
@@ -67,6 +80,7 @@ void extend(PrimitiveCore& core, const detail::Script& script, Held& held, std::
                            : core.store->options.lease;
   std::string errors;
   std::size_t renewed = 0;
+  const auto start = std::chrono::steady_clock::now();
   for (const auto& r : core.run_all(script, core.args(held.token, span, ""), errors))
     if (r && *r == 1) ++renewed;
   if (renewed < core.store->majority()) {
@@ -74,12 +88,13 @@ void extend(PrimitiveCore& core, const detail::Script& script, Held& held, std::
     throw NotHeld(describe(core, what) + ": not held (lease lost)");
   }
   core.stop_lease(held);
-  held.expires.reset();
+  held.valid_until = std::make_shared<std::atomic<SteadyTime::rep>>();  // the old lease's keeper lets go of it
   if (expire) {
-    held.expires = std::chrono::steady_clock::now() + span - core.store->drift(span);
+    held.valid_until->store((start + span - core.store->drift(span)).time_since_epoch().count());
   } else {
     const auto fixed = core.options.expire;
     core.options.expire.reset();
+    core.attempt_start = start;
     core.start_lease(held, script, held.token);
     core.options.expire = fixed;
   }

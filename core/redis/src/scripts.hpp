@@ -48,6 +48,17 @@ end
 return wait_hint(redis.call('PTTL', KEYS[1]))
 )lua"};
 
+// Quorum mode: ARGV[8] is the fencing token chosen for ARGV[1]'s
+// acquisition (the highest the granting servers issued). Raises this
+// server's counter to it, so that the next acquisition, whose majority
+// meets this one's, issues a higher token. 1 while ARGV[1] still holds the
+// lock here, else 0 (the counter is raised either way).
+inline constexpr Script kFenceRaise{"fence_raise", R"lua(
+if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[8]) then redis.call('SET', KEYS[2], ARGV[8]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0
+)lua"};
+
 // ARGV[8]: the event to record ("release" or "force-release"). 1 if released.
 inline constexpr Script kLockRelease{"lock_release", DC_PRELUDE R"lua(
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end

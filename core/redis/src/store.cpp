@@ -115,7 +115,6 @@ KeyNames StoreImpl::names(const std::string& primitive, const char* state_suffix
 std::uint64_t StoreImpl::keep(Lease lease) {
   std::lock_guard guard(mutex_);
   const std::uint64_t id = next_id_++;
-  lease.valid_until = std::chrono::steady_clock::now() + lease.ttl - drift(lease.ttl);
   leases_.emplace(id, std::move(lease));
   if (!keeper_.joinable()) keeper_ = std::thread([this] { keeper_loop(); });
   changed_.notify_all();
@@ -156,10 +155,11 @@ void StoreImpl::renew(std::uint64_t id, Lease lease) {
   auto found = leases_.find(id);
   if (found == leases_.end()) return;  // released meanwhile
   if (renewed >= majority()) {
-    found->second.valid_until = start + lease.ttl - drift(lease.ttl);
+    found->second.valid_until->store((start + lease.ttl - drift(lease.ttl)).time_since_epoch().count());
     return;
   }
-  if (refused > servers.size() - majority() || std::chrono::steady_clock::now() >= found->second.valid_until) {
+  if (refused > servers.size() - majority() ||
+      std::chrono::steady_clock::now().time_since_epoch().count() >= found->second.valid_until->load()) {
     found->second.lost->store(true);
     leases_.erase(found);
   }

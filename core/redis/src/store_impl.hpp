@@ -31,7 +31,9 @@ struct Lease {
   std::vector<std::string> args;
   std::chrono::milliseconds ttl{0};
   std::shared_ptr<std::atomic<bool>> lost;
-  std::chrono::steady_clock::time_point valid_until{};
+  // Shared with the holder (Held::valid_until): moved on by each renewal a
+  // majority confirmed, measured from before the renewal was sent.
+  std::shared_ptr<std::atomic<std::chrono::steady_clock::rep>> valid_until;
 };
 
 struct StoreImpl {
