@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <QFile>
+#include <QElapsedTimer>
 #include <QProcess>
 #include <set>
 #include <QTemporaryDir>
@@ -451,14 +452,23 @@ class TestRedis : public QObject {
 
   // Issue 19.9: the hold ends, as owns_lock() tells, no later than any
   // granting server's copy: the deadline counts from before the request.
-  // A stopped server makes the acquisition take a command timeout or two.
+  // Two servers are stopped and one of them resumed 400 ms later: the
+  // acquisition takes that long to reach a majority.
   void owns_lock_ends_no_later_than_the_servers_copies() {
     RedisServer a, b, c;
     const QString urls = QString::fromStdString(a.url() + "," + b.url() + "," + c.url());
-    redis::Store store = redis::Store::open(urls.toStdString(), short_lease());
+    auto options = short_lease();
+    options.command_timeout = 3s;
+    redis::Store store = redis::Store::open(urls.toStdString(), options);
     redis::Lock lock(store, "deadline", {.expire = 2.0});
+    ::kill(static_cast<pid_t>(b.pid()), SIGSTOP);
     ::kill(static_cast<pid_t>(c.pid()), SIGSTOP);
+    std::thread resume_b([&] {
+      std::this_thread::sleep_for(400ms);
+      ::kill(static_cast<pid_t>(b.pid()), SIGCONT);
+    });
     lock.lock();
+    resume_b.join();
     ::kill(static_cast<pid_t>(c.pid()), SIGCONT);
     redis::Store on_a(a.endpoint()), on_b(b.endpoint());
     redis::Lock seen_a(on_a, "deadline"), seen_b(on_b, "deadline");
@@ -491,6 +501,43 @@ class TestRedis : public QObject {
                    what.find(b.url()) != std::string::npos && what.find("restarted") != std::string::npos,
                e.what());
     }
+  }
+
+  // Issue 19.8: one server stopped (it accepts connections and never
+  // answers): calls go to all servers at once and return with a majority's
+  // answers, and a timed acquisition ends at its deadline, not a command
+  // timeout (here 5 s) per hung server later. The bounds are the contract
+  // (a deadline), with a wide margin, not a speed measurement.
+  void a_hung_server_costs_no_call_more_than_its_deadline() {
+    RedisServer a, b, c;
+    const QString urls = QString::fromStdString(a.url() + "," + b.url() + "," + c.url());
+    auto options = short_lease(3s);
+    options.command_timeout = 5s;
+    redis::Store store = redis::Store::open(urls.toStdString(), options);
+    redis::Lock lock(store, "hang"), other(store, "hang");
+    lock.lock();  // connected to every server
+    lock.unlock();
+    ::kill(static_cast<pid_t>(c.pid()), SIGSTOP);
+    struct Resume {
+      RedisServer& server;
+      ~Resume() { ::kill(static_cast<pid_t>(server.pid()), SIGCONT); }
+    } resume{c};
+    QElapsedTimer cycles;
+    cycles.start();
+    for (int i = 0; i < 20; ++i) {
+      lock.lock();
+      QVERIFY(lock.owns_lock());
+      lock.release();
+    }
+    QVERIFY2(cycles.elapsed() < 5000, qPrintable(QString("20 cycles took %1 ms").arg(cycles.elapsed())));
+    lock.lock();
+    std::this_thread::sleep_for(4s);  // beyond the 3 s lease: kept by renewals that skip the hung server
+    QVERIFY(lock.owns_lock());
+    QElapsedTimer timed;
+    timed.start();
+    QVERIFY(!other.try_lock_for(300ms));
+    QVERIFY2(timed.elapsed() < 2500, qPrintable(QString("a 300 ms wait took %1 ms").arg(timed.elapsed())));
+    lock.release();
   }
 
   // Issue 19.10: quorum retries wait a random part of their bound.

@@ -83,20 +83,61 @@ std::int64_t PrimitiveCore::run(const Script& script, const std::vector<std::str
   return links.front()->eval(script, names.script_keys(), a).integer();
 }
 
-std::vector<std::optional<std::int64_t>> PrimitiveCore::run_all(const Script& script,
-                                                                const std::vector<std::string>& a,
-                                                                std::string& errors) {
+namespace {
+// Runs `call` on each link in turn (one server: nothing to wait for at once).
+std::vector<std::optional<std::int64_t>> one_after_another(std::vector<std::unique_ptr<Link>>& links,
+                                                           const std::function<std::int64_t(Link&)>& call,
+                                                           std::string& errors) {
   std::vector<std::optional<std::int64_t>> out;
-  const auto keys = names.script_keys();
   for (auto& link : links) {
     try {
-      out.push_back(link->eval(script, keys, a).integer());
+      out.push_back(call(*link));
     } catch (const Error& e) {
       out.push_back(std::nullopt);
       errors += (errors.empty() ? "" : "; ") + std::string(e.what());
     }
   }
   return out;
+}
+}  // namespace
+
+std::vector<std::optional<std::int64_t>> PrimitiveCore::run_all(const Script& script,
+                                                                const std::vector<std::string>& a,
+                                                                std::string& errors) {
+  const auto keys = names.script_keys();
+  return call_all([&script, keys, a](Link& link) { return link.eval(script, keys, a).integer(); }, errors);
+}
+
+std::vector<std::optional<std::int64_t>> PrimitiveCore::command_all(const std::vector<std::string>& argv,
+                                                                    std::string& errors) {
+  return call_all([argv](Link& link) { return link.command(argv).integer(); }, errors);
+}
+
+std::vector<std::optional<std::int64_t>> PrimitiveCore::call_all(const std::function<std::int64_t(Link&)>& call,
+                                                                 std::string& errors) {
+  if (!store->quorum()) return one_after_another(links, call, errors);
+  if (!calls) {
+    std::vector<Link*> raw;
+    for (auto& link : links) raw.push_back(link.get());
+    calls = std::make_unique<ServerCalls>(std::move(raw));
+  }
+  // Each call gets the connect and command timeouts, but no more than a
+  // timed acquisition has left; and never less than a fair chance to
+  // answer (try_lock's deadline is "now": one attempt, not zero time).
+  const auto now = Clock::now();
+  auto deadline = now + store->options.connect_timeout + store->options.command_timeout;
+  if (call_deadline)
+    deadline = std::min(deadline, std::max(*call_deadline, now + std::min(store->options.command_timeout,
+                                                                            kFairCallTime)));
+  const std::size_t majority = store->majority();
+  return calls->run(
+      call, deadline,
+      [majority](const std::vector<std::optional<std::int64_t>>& results) {
+        std::size_t positive = 0;
+        for (const auto& r : results) positive += r && *r > 0;
+        return positive >= majority;
+      },
+      errors);
 }
 
 std::int64_t PrimitiveCore::try_acquire(const Script& acquire, const Script* undo, const std::string& token,
@@ -196,6 +237,12 @@ bool PrimitiveCore::wait_loop(const std::function<std::int64_t(double)>& try_onc
   auto waited_ms = [&] { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); };
   std::optional<StopSignal> signal;
   bool subscribed = false;
+  // Calls made for a timed acquisition end at its deadline (quorum mode).
+  struct DeadlineScope {
+    PrimitiveCore& core;
+    DeadlineScope(PrimitiveCore& c, std::optional<SteadyTime> d) : core(c) { core.call_deadline = d; }
+    ~DeadlineScope() { core.call_deadline.reset(); }
+  } deadline_scope(*this, deadline);
   while (true) {
     const std::int64_t result = try_once(waited_ms());
     if (result > 0) return true;

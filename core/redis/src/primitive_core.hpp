@@ -14,6 +14,7 @@
 
 #include "diskcache/primitives.hpp"
 #include "diskcache/redis/store.hpp"
+#include "server_calls.hpp"
 #include "store_impl.hpp"
 
 namespace diskcache::redis::detail {
@@ -29,6 +30,9 @@ std::string self_record();
 // A random delay in [bound / 2, bound] (at least 1 ms): quorum retries are
 // jittered so that waiters do not split the servers' votes in step.
 std::chrono::milliseconds retry_delay(std::chrono::milliseconds bound);
+// Quorum mode: the least time a call of a timed acquisition gives the
+// servers, however close its deadline.
+inline constexpr std::chrono::milliseconds kFairCallTime{250};
 // Quorum mode: after a wake-up, a waiter first sleeps up to half of this.
 inline constexpr std::chrono::milliseconds kQuorumWakeSpread{4};
 
@@ -58,6 +62,11 @@ struct PrimitiveCore {
   std::string kind;  // the registry's label: "lock", "rlock", "semaphore:<bound>", "averager"
   KeyNames names;
   std::vector<std::unique_ptr<Link>> links;
+  // Quorum mode: the links' own threads (made on first use); while it
+  // exists the links are used through it only.
+  std::unique_ptr<ServerCalls> calls;
+  // A timed acquisition's deadline: no call made for it waits past it.
+  std::optional<SteadyTime> call_deadline;
   std::unique_ptr<Subscriber> subscriber;
   std::vector<Held> holds;  // acquisitions by this object, latest last
   std::int64_t depth = 0;   // RLock: nesting taken through this object
@@ -72,10 +81,17 @@ struct PrimitiveCore {
 
   // Runs `script` on one server (single mode). Throws ConnectionError.
   std::int64_t run(const Script& script, const std::vector<std::string>& args);
-  // Runs `script` on every server: each result, or nullopt where the server
-  // failed (its error in `errors`).
+  // Runs `script` on every server (in quorum mode all at once, returning
+  // once a majority answered 1 or more, or at the deadline: the connect and
+  // command timeouts, or call_deadline if sooner): each result, or nullopt
+  // where the server failed or had not answered (its error in `errors`).
   std::vector<std::optional<std::int64_t>> run_all(const Script& script, const std::vector<std::string>& args,
                                                    std::string& errors);
+  // Runs `call` on every server as run_all does.
+  std::vector<std::optional<std::int64_t>> call_all(const std::function<std::int64_t(Link&)>& call,
+                                                    std::string& errors);
+  // The same for one plain command whose integer reply is the result.
+  std::vector<std::optional<std::int64_t>> command_all(const std::vector<std::string>& argv, std::string& errors);
 
   // One acquisition attempt with `acquire` (on a majority in quorum mode,
   // within the validity time; a failed quorum attempt is undone). Returns

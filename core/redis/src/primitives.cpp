@@ -180,13 +180,10 @@ void Lock::renew(std::optional<double> expire) {
 bool Lock::locked() {
   std::size_t held = 0, answered = 0;
   std::string errors;
-  for (auto& link : core_->links) {
-    try {
-      held += link->command({"EXISTS", core_->names.state}).integer() > 0;
-      ++answered;
-    } catch (const Error& e) {
-      errors += (errors.empty() ? "" : "; ") + std::string(e.what());
-    }
+  for (const auto& r : core_->command_all({"EXISTS", core_->names.state}, errors)) {
+    if (!r) continue;
+    ++answered;
+    held += *r > 0;
   }
   if (answered < core_->store->majority()) throw ConnectionError(describe(*core_, "lock") + ": " + errors);
   return held >= core_->store->majority();

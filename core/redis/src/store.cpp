@@ -94,6 +94,11 @@ namespace detail {
 
 StoreImpl::StoreImpl(std::vector<Endpoint> s, StoreOptions o) : servers(std::move(s)), options(std::move(o)) {
   for (const auto& e : servers) keeper_links_.push_back(std::make_unique<Link>(e, options));
+  if (servers.size() > 1) {
+    std::vector<Link*> links;
+    for (auto& link : keeper_links_) links.push_back(link.get());
+    keeper_calls_ = std::make_unique<ServerCalls>(std::move(links));
+  }
 }
 
 StoreImpl::~StoreImpl() {
@@ -144,11 +149,27 @@ void StoreImpl::keeper_loop() {
 void StoreImpl::renew(std::uint64_t id, Lease lease) {
   const auto start = std::chrono::steady_clock::now();
   std::size_t renewed = 0, refused = 0;
-  for (auto& link : keeper_links_) {
-    try {
-      (link->eval(*lease.extend, lease.keys, lease.args).integer() == 1 ? renewed : refused)++;
-    } catch (const Error&) {
-      // unreachable: counted neither way; the lease stays valid until valid_until
+  if (keeper_calls_) {  // all servers at once: a hung one delays no renewal past a third of the lease
+    std::string ignored;
+    // By value: a late answer may run after this renewal returned.
+    const auto call = [lease](Link& link) { return link.eval(*lease.extend, lease.keys, lease.args).integer(); };
+    const std::size_t needed = majority();
+    for (const auto& r : keeper_calls_->run(
+             call, start + lease.ttl / 3,
+             [needed](const auto& results) {
+               std::size_t ok = 0;
+               for (const auto& one : results) ok += one && *one == 1;
+               return ok >= needed;
+             },
+             ignored))
+      if (r) (*r == 1 ? renewed : refused)++;  // unanswered: counted neither way
+  } else {
+    for (auto& link : keeper_links_) {
+      try {
+        (link->eval(*lease.extend, lease.keys, lease.args).integer() == 1 ? renewed : refused)++;
+      } catch (const Error&) {
+        // unreachable: counted neither way; the lease stays valid until valid_until
+      }
     }
   }
   std::lock_guard guard(mutex_);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "link.hpp"
+#include "server_calls.hpp"
 
 namespace diskcache::redis::detail {
 
@@ -82,6 +83,7 @@ struct StoreImpl {
   bool stopping_ = false;
   std::thread keeper_;
   std::vector<std::unique_ptr<Link>> keeper_links_;  // used by the keeper thread only
+  std::unique_ptr<ServerCalls> keeper_calls_;        // quorum mode: the keeper's links, all at once
   std::mutex inspect_mutex_;
   std::vector<std::unique_ptr<Link>> inspect_links_;
 };
