@@ -2,7 +2,9 @@
 // the queue operations push/pull/peek, as Python diskcache does them.
 #include <sqlite3.h>
 
+#include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "cache_impl.hpp"
 #include "diskcache/error.hpp"
@@ -227,7 +229,9 @@ Value Cache::push(const Value& value, const std::optional<std::string>& prefix, 
   return d.with_context(Value(prefix ? Value(*prefix) : Value()), [&] {
     const double now = d.now();
     const SqlScalar tag = detail::encode_tag(options.tag);
-    const auto expire_time = options.expire ? std::optional<double>(now + *options.expire) : std::nullopt;
+    // A plain double (NaN: never) rather than an optional: GCC 12 took the
+    // optional's use for an uninitialised read (-Wmaybe-uninitialized).
+    const double expire_time = options.expire ? now + *options.expire : std::numeric_limits<double>::quiet_NaN();
     detail::StoredValue sv = detail::store_value(value, d.settings.min_file_size, *d.files);
     const QueueRange range = queue_range(prefix);
     auto& c = d.conn();
@@ -262,7 +266,7 @@ Value Cache::push(const Value& value, const std::optional<std::string>& prefix, 
             "filename, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     db_key.key.bind(q, 1);
     q.bind(2, db_key.raw).bind(3, now);
-    expire_time ? (void)q.bind(4, *expire_time) : (void)q.bind_null(4);
+    std::isnan(expire_time) ? (void)q.bind_null(4) : (void)q.bind(4, expire_time);
     q.bind(5, now).bind(6, std::int64_t{0});
     tag.bind(q, 7);
     q.bind(8, sv.size).bind(9, std::int64_t{sv.mode});
