@@ -4,9 +4,11 @@
 
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QDateTime>
 #include <QJsonObject>
 #include <QTextStream>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -61,6 +63,23 @@ QString escape_controls(const QString& text) {
 void print_json(const QJsonValue& v) {
   const QJsonDocument doc = v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject());
   std::cout << doc.toJson(QJsonDocument::Indented).toStdString();
+}
+
+// A numeric option, checked: InvalidArgument (exit 2) naming the option
+// when it is not a number or below `least` (or not above it, `strictly`).
+double number_option(const QCommandLineParser& o, const char* name, double fallback, double least, bool strictly,
+                     bool whole) {
+  if (!o.isSet(name)) return fallback;
+  const QString text = o.value(name);
+  bool ok = false;
+  const double n = whole ? static_cast<double>(text.toLongLong(&ok)) : text.toDouble(&ok);
+  const char* kind = whole ? "a whole number" : "a number";
+  if (!ok || !std::isfinite(n))
+    throw diskcache::InvalidArgument(QString("--%1 takes %2, not '%3'").arg(name, kind, text).toStdString());
+  if (strictly ? n <= least : n < least)
+    throw diskcache::InvalidArgument(
+        QString("--%1 must be %2 %3, not %4").arg(name, strictly ? "more than" : "at least").arg(least).arg(text).toStdString());
+  return n;
 }
 
 ValueKind kind_of(const QCommandLineParser& o, const char* int_flag, const char* float_flag, const char* bytes_flag) {
@@ -243,25 +262,49 @@ int get(Store& store, const Value& key, bool json, bool raw) {
   return kOk;
 }
 
-void print_primitives(const std::vector<diskcache::PrimitiveInfo>& primitives, bool json) {
+double interval_of(const QCommandLineParser& o) { return number_option(o, "interval", 1.0, 0.01, false, false); }
+qint64 iterations_of(const QCommandLineParser& o) {
+  return static_cast<qint64>(number_option(o, "iterations", -1, 1, false, true));
+}
+QString now_iso() { return QDateTime::currentDateTime().toString(Qt::ISODateWithMs); }
+void print_line_json(const QJsonObject& v) { std::cout << QJsonDocument(v).toJson(QJsonDocument::Compact).toStdString() << "\n"; }
+
+QJsonArray primitives_json(const std::vector<diskcache::PrimitiveInfo>& primitives) {
   QJsonArray out;
+  for (const auto& p : primitives) out.append(primitive_json(p));
+  return out;
+}
+
+// How long the longest-standing known holder has held it: "12.3 s", or "-".
+QString held_for_text(const diskcache::PrimitiveInfo& p) {
+  if (!p.held || p.holders.empty()) return "-";
+  double since = p.holders.front().acquired_at;
+  for (const auto& h : p.holders) since = std::min(since, h.acquired_at);
+  const double seconds = static_cast<double>(QDateTime::currentMSecsSinceEpoch()) / 1000.0 - since;
+  return seconds < 60 ? QString("%1 s").arg(seconds, 0, 'f', 1) : QString("%1 min").arg(seconds / 60, 0, 'f', 1);
+}
+
+void print_primitives(const std::vector<diskcache::PrimitiveInfo>& primitives, bool json) {
+  if (json) return print_json(primitives_json(primitives));
+  const auto row = [](const QString& kind, const QString& key, const QString& state, const QString& usage,
+                      const QString& held_for, const QString& holders) {
+    print(QString("%1  %2  %3  %4  %5  %6")
+              .arg(kind, -9)
+              .arg(key, -24)
+              .arg(state, -5)
+              .arg(usage, -8)
+              .arg(held_for, -9)
+              .arg(holders));
+  };
+  row("KIND", "KEY", "STATE", "IN USE", "HELD FOR", "HOLDERS");
   for (const auto& p : primitives) {
-    if (json) {
-      out.append(primitive_json(p));
-      continue;
-    }
     const QString state = p.stale() ? "STALE" : (p.held ? "held" : "free");
     QString usage = p.bound ? QString("%1/%2").arg(p.in_use).arg(*p.bound) : QString::number(p.in_use);
     if (p.kind == diskcache::PrimitiveKind::Averager)
       usage = p.mean ? QString("mean %1 of %2").arg(*p.mean).arg(p.samples) : "empty";
-    print(QString("%1  %2  %3  %4  %5")
-              .arg(QString::fromStdString(std::string(diskcache::to_string(p.kind))), -9)
-              .arg(QString::fromStdString(p.key.repr()), -24)
-              .arg(state, -5)
-              .arg(usage, -8)
-              .arg(holder_text(p)));
+    row(QString::fromStdString(std::string(diskcache::to_string(p.kind))), QString::fromStdString(p.key.repr()),
+        state, usage, held_for_text(p), holder_text(p));
   }
-  if (json) print_json(out);
 }
 
 int locks(Store& store, bool json) {
@@ -305,10 +348,18 @@ int check(Store& store, bool fix, bool json) {
 
 // Redraws `body` every `interval` seconds (forever when iterations < 0).
 template <class Body>
-int watch(const QString& location, double interval, qint64 iterations, Body&& body) {
+// Refreshes until `iterations` (-1: for ever). On a terminal: a screen
+// cleared each time; piped or with --json: no escapes, and with --json one
+// compact JSON object per refresh (a line each), for scripts to stream.
+int watch(const QString& location, double interval, qint64 iterations, bool json, Body&& body) {
+  const bool terminal = ::isatty(1) && !json;
   for (qint64 i = 0; iterations < 0 || i < iterations; ++i) {
-    std::cout << "\x1b[2J\x1b[H";  // clear the terminal
-    print(QString("diskcache watch  %1   (Ctrl-C to stop)").arg(location));
+    if (terminal) {
+      std::cout << "\x1b[2J\x1b[H";  // clear the terminal
+      print(QString("diskcache watch  %1   (Ctrl-C to stop)").arg(location));
+    } else if (!json) {
+      print(QString("-- %1 %2").arg(location, QDateTime::currentDateTime().toString(Qt::ISODateWithMs)));
+    }
     body();
     std::cout.flush();
     if (iterations >= 0 && i + 1 >= iterations) break;
@@ -351,9 +402,14 @@ int run_redis_command(const QString& command, const QStringList& args, const QCo
     return print_release(redis.force_release(args[1].toStdString(), o.isSet("force"), holder), args[1]);
   }
   if (command == "watch")
-    return watch(args[0], o.isSet("interval") ? o.value("interval").toDouble() : 1.0,
-                 o.isSet("iterations") ? o.value("iterations").toLongLong() : -1,
-                 [&] { print_primitives(redis.primitives(), false); });
+    return watch(args[0], interval_of(o), iterations_of(o), json, [&] {
+      if (json) {
+        print_line_json(QJsonObject{{"taken", now_iso()}, {"location", args[0]},
+                                    {"primitives", primitives_json(redis.primitives())}});
+      } else {
+        print_primitives(redis.primitives(), false);
+      }
+    });
   throw diskcache::InvalidArgument("'" + command.toStdString() + "' needs a cache directory: a Redis store holds "
                                    "primitives only (stats, locks, release, watch)");
 }
@@ -364,7 +420,7 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
   const bool json = o.isSet("json");
   static const std::map<QString, int> arg_count{{"stats", 1}, {"keys", 1}, {"get", 2},   {"set", 3},
                                                 {"rm", 2},    {"locks", 1}, {"release", 2}, {"check", 1},
-                                                {"evict", 1}, {"watch", 1}};
+                                                {"evict", 1}, {"watch", 1}, {"register", 2}};
   const auto expected = arg_count.find(command);
   if (expected == arg_count.end())
     throw diskcache::InvalidArgument("unknown command '" + command.toStdString() + "'; see --help");
@@ -376,16 +432,17 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
                                          .toStdString());
   if (dcview::is_redis_location(args[0])) return run_redis_command(command, args, o, json);
   const bool writes = command == "set" || command == "rm" || command == "release" || command == "evict" ||
+                      command == "register" ||
                       (command == "check" && o.isSet("fix"));
   Store store(args[0].toStdString(), writes);
 
   if (command == "stats") return stats(store, args[0], json);
-  if (command == "keys") return keys(store, json, o.isSet("limit") ? o.value("limit").toLongLong() : -1);
+  if (command == "keys") return keys(store, json, static_cast<qint64>(number_option(o, "limit", -1, 0, false, true)));
   if (command == "get") return get(store, key_arg(args[1], o), json, o.isSet("raw"));
   if (command == "set") {
     const Value key = key_arg(args[1], o);
     diskcache::SetOptions set_options;
-    if (o.isSet("expire")) set_options.expire = o.value("expire").toDouble();
+    if (o.isSet("expire")) set_options.expire = number_option(o, "expire", 0, 0, true, false);
     if (o.isSet("tag")) set_options.tag = Value(o.value("tag").toStdString());
     store.shard_for(key).set(key, parse_value(args[2], kind_of(o, "int", "float", "bytes")), set_options);
     return kOk;
@@ -399,6 +456,21 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
     return print_release(diskcache::force_release(store.shard_for(key), key, o.isSet("force"), holder),
                          QString::fromStdString(key.repr()));
   }
+  if (command == "register") {
+    const Value key = key_arg(args[1], o);
+    const auto kind = diskcache::parse_primitive_kind(o.value("kind").toStdString());
+    if (!o.isSet("kind") || !kind || (*kind != diskcache::PrimitiveKind::Lock &&
+                                      *kind != diskcache::PrimitiveKind::Semaphore))
+      throw diskcache::InvalidArgument("register needs --kind lock or --kind semaphore (with --bound N)");
+    std::optional<std::int64_t> bound;
+    if (*kind == diskcache::PrimitiveKind::Semaphore) {
+      if (!o.isSet("bound")) throw diskcache::InvalidArgument("register --kind semaphore needs --bound N");
+      bound = static_cast<std::int64_t>(number_option(o, "bound", 1, 1, false, true));
+    }
+    diskcache::register_primitive(store.shard_for(key), key, *kind, bound);
+    print("registered " + QString::fromStdString(key.repr()) + " as " + o.value("kind"));
+    return kOk;
+  }
   if (command == "check") return check(store, o.isSet("fix"), json);
   if (command == "evict") {
     if (!o.isSet("tag")) throw diskcache::InvalidArgument("evict needs --tag");
@@ -407,13 +479,27 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
     json ? print_json(QJsonObject{{"removed", static_cast<qint64>(removed)}}) : print(QString("removed %1").arg(removed));
     return kOk;
   }
-  return watch(args[0], o.isSet("interval") ? o.value("interval").toDouble() : 1.0,
-               o.isSet("iterations") ? o.value("iterations").toLongLong() : -1, [&] {
-                 const Totals t = totals(store);
-                 print(QString("items %1   volume %2   hits %3   misses %4").arg(t.count).arg(t.volume).arg(t.hits).arg(t.misses));
-                 print("");
-                 locks(store, false);
-               });
+  return watch(args[0], interval_of(o), iterations_of(o), json, [&] {
+    const Totals t = totals(store);
+    if (json) {
+      std::vector<diskcache::PrimitiveInfo> all;
+      diskcache::SkippedRows skipped;
+      for (auto& shard : store.shards())
+        for (auto& p : diskcache::inspect_primitives(*shard, true, &skipped)) all.push_back(std::move(p));
+      warn_skipped(skipped);
+      print_line_json(QJsonObject{{"taken", now_iso()},
+                                  {"location", args[0]},
+                                  {"count", static_cast<qint64>(t.count)},
+                                  {"volume", static_cast<qint64>(t.volume)},
+                                  {"hits", static_cast<qint64>(t.hits)},
+                                  {"misses", static_cast<qint64>(t.misses)},
+                                  {"primitives", primitives_json(all)}});
+      return;
+    }
+    print(QString("items %1   volume %2   hits %3   misses %4").arg(t.count).arg(t.volume).arg(t.hits).arg(t.misses));
+    print("");
+    locks(store, false);
+  });
 }
 
 }  // namespace cli

@@ -23,7 +23,11 @@ int main(int argc, char** argv) {
       "  rm DIR KEY                delete a key (exit 1 when missing)\n"
       "  locks DIR                 locks, semaphores, averagers and their holders\n"
       "  release DIR KEY           free a stale lock or a dead holder's permit (exit 4 when a\n"
-      "                            holder is alive; --force releases anyway)\n"
+      "                            holder is alive or unknown, as a Python lock's is; --force\n"
+      "                            releases anyway)\n"
+      "  register DIR KEY --kind lock|semaphore [--bound N]\n"
+      "                            mark a key a Python Lock or BoundedSemaphore uses, so locks,\n"
+      "                            release and the monitor show it with its holders' counts\n"
       "  check DIR [--fix]         verify the database and value files (exit 1 on problems)\n"
       "  evict DIR --tag T         remove every item with tag T\n"
       "  watch DIR                 live text view [--interval S] [--iterations N]\n\n"
@@ -33,7 +37,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 ok, 1 not found / problems, 2 usage, 3 error, 4 refused.");
   parser.addHelpOption();
   parser.addVersionOption();
-  parser.addPositionalArgument("command", "stats, keys, get, set, rm, locks, release, check, evict or watch");
+  parser.addPositionalArgument("command", "stats, keys, get, set, rm, locks, release, register, check, evict or watch");
   parser.addPositionalArgument("args", "the cache directory, then the command's arguments", "DIR [ARGS...]");
   parser.addOptions({
       {"json", "Print data as JSON."},
@@ -50,6 +54,8 @@ int main(int argc, char** argv) {
       {"force", "Release even when a holder is alive or unknown."},
       {"holder", "Release only this holder's permits.", "ID"},
       {"fix", "Repair what check reports."},
+      {"kind", "register: lock or semaphore.", "KIND"},
+      {"bound", "register: the semaphore's bound.", "N"},
       {"interval", "Seconds between refreshes (watch).", "S"},
       {"iterations", "Stop after N refreshes (watch).", "N"},
   });
@@ -68,7 +74,7 @@ int main(int argc, char** argv) {
   try {
     return cli::run_command(command, positional, parser);
   } catch (const diskcache::InvalidArgument& e) {
-    std::cerr << "diskcache: " << e.what() << "\n";
+    std::cerr << "diskcache: " << e.what() << "\nusage: diskcache COMMAND DIR [ARGS...] [OPTIONS] (see diskcache --help)\n";
     return cli::kUsage;
   } catch (const std::exception& e) {
     std::cerr << "diskcache: " << e.what() << "\n";

@@ -36,6 +36,10 @@ QJsonValue to_json(const diskcache::Value& value) {
     case diskcache::Value::Type::Int: out["value"] = static_cast<qint64>(value.as_int()); break;
     case diskcache::Value::Type::Float: out["value"] = value.as_double(); break;
     case diskcache::Value::Type::Text: out["value"] = QString::fromStdString(value.as_text()); break;
+    case diskcache::Value::Type::Bytes:  // JSON has no bytes: base64, said so
+      out["value"] = QString::fromLatin1(QByteArray::fromStdString(value.as_bytes().data).toBase64());
+      out["encoding"] = "base64";
+      break;
     default: break;
   }
   return out;

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <random>
 #include <string>
@@ -123,12 +124,28 @@ int main(int argc, char** argv) {
     signal(SIGTERM, on_signal);
     return worker(argv[2], argv[3], static_cast<unsigned>(std::stoul(argv[4])));
   }
-  if (argc < 2 || argv[1][0] == '-') {
-    std::fprintf(stderr, "usage: diskcache-demo DIR [--seconds N]   (N = 0: until interrupted)\n");
+  const char* usage = "usage: diskcache-demo DIR [--seconds N]   (N = 0: until interrupted)\n";
+  if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  if (argc < 2 || argv[1][0] == '-' || !(argc == 2 || (argc == 4 && std::strcmp(argv[2], "--seconds") == 0))) {
+    std::fputs(usage, stderr);
     return 2;
   }
   const std::string dir = argv[1];
-  const int seconds = argc == 4 && std::strcmp(argv[2], "--seconds") == 0 ? std::stoi(argv[3]) : 60;
+  int seconds = 60;
+  if (argc == 4) {
+    char* end = nullptr;
+    errno = 0;
+    const long n = std::strtol(argv[3], &end, 10);
+    if (end == argv[3] || *end != '\0' || errno != 0 || n < 0 || n > 86400 * 365) {
+      std::fprintf(stderr, "diskcache-demo: --seconds takes a whole number of seconds (0 = until interrupted), "
+                           "not '%s'\n%s", argv[3], usage);
+      return 2;
+    }
+    seconds = static_cast<int>(n);
+  }
   try {
     Cache cache(dir, diskcache::Options{.settings = {.statistics = true}});
     diskcache::register_primitive(cache, "demo:gpu-slots", diskcache::PrimitiveKind::Semaphore, 2);

@@ -100,7 +100,7 @@ class TestCli : public QObject {
     QCOMPARE(cli({"release", dir, "job", "--force"}).exit_code, 0);
     QVERIFY(!lock.locked());
     QCOMPARE(cli({"release", dir, "job"}).exit_code, 1);
-    QVERIFY(cli({"watch", dir, "--iterations", "1"}).out.contains("diskcache watch"));
+    QVERIFY(cli({"watch", dir, "--iterations", "1"}).out.startsWith(("-- " + dir).toUtf8()));  // piped: no screen clearing
   }
 
   void demo_shows_contention_and_a_stale_lock() {
@@ -174,6 +174,94 @@ class TestCli : public QObject {
     QCOMPARE(r.exit_code, 0);
     QVERIFY2(r.out.contains("'lock'"), r.out.constData());
     QVERIFY2(r.err.contains("diskcache_primitives") && r.err.contains("frob"), r.err.constData());
+  }
+
+  // Issue 21.3: every number is checked; a bad one is a usage error.
+  void numbers_are_validated() {
+    const QString dir = fresh();
+    QCOMPARE(cli({"set", dir, "k", "v"}).exit_code, 0);
+    for (const QStringList& args : {QStringList{"set", dir, "k", "v", "--expire", "abc"},
+                                    QStringList{"set", dir, "k", "v", "--expire", "-1"},
+                                    QStringList{"keys", dir, "--limit", "abc"},
+                                    QStringList{"keys", dir, "--limit", "-3"},
+                                    QStringList{"watch", dir, "--interval", "0"},
+                                    QStringList{"watch", dir, "--interval", "abc"},
+                                    QStringList{"watch", dir, "--iterations", "0"}}) {
+      const auto r = cli(args);
+      QVERIFY2(r.exit_code == 2, qPrintable(args.join(' ')));
+      QVERIFY2(r.err.contains("--") && r.err.contains("usage"), r.err.constData());
+    }
+    QCOMPARE(cli({"get", dir, "k"}).out.trimmed(), QByteArray("v"));  // nothing was stored expired
+  }
+
+  // Issue 21.4: piped, watch sends no escapes; --json streams one object a
+  // refresh.
+  void watch_streams_json_and_never_clears_a_pipe() {
+    const QString dir = fresh();
+    QCOMPARE(cli({"set", dir, "k", "v"}).exit_code, 0);
+    auto r = cli({"watch", dir, "--iterations", "2", "--interval", "0.05"});
+    QCOMPARE(r.exit_code, 0);
+    QVERIFY(!r.out.contains('\x1b'));
+    r = cli({"watch", dir, "--iterations", "3", "--interval", "0.05", "--json"});
+    const QList<QByteArray> lines = r.out.trimmed().split('\n');
+    QCOMPARE(lines.size(), 3);
+    for (const auto& line : lines) {
+      const QJsonObject o = QJsonDocument::fromJson(line).object();
+      QCOMPARE(o["count"].toInt(), 1);
+      QVERIFY(o["primitives"].isArray());
+      QVERIFY(!o["taken"].toString().isEmpty());
+    }
+  }
+
+  // Issue 21.5: locks has a header and "held for"; bytes in JSON as base64.
+  void locks_header_and_bytes_as_base64() {
+    const QString dir = fresh();
+    QCOMPARE(cli({"set", dir, "b", "00ff41", "--bytes"}).exit_code, 0);
+    const QJsonObject got = QJsonDocument::fromJson(cli({"get", dir, "b", "--json"}).out).object();
+    QCOMPARE(got["value"].toObject()["value"].toString(), QString("AP9B"));
+    QCOMPARE(got["value"].toObject()["encoding"].toString(), QString("base64"));
+    diskcache::Cache cache(dir.toStdString());
+    diskcache::Lock lock(cache, "held");
+    lock.lock();
+    const auto r = cli({"locks", dir});
+    QVERIFY2(r.out.startsWith("KIND") && r.out.contains("HELD FOR"), r.out.constData());
+    QVERIFY2(r.out.contains(" s "), r.out.constData());  // held for some seconds
+    lock.release();
+  }
+
+  // Issue 21.2: a Python lock nobody registered is released with --force;
+  // register makes Python's primitives visible.
+  void register_and_release_python_locks() {
+    const QString dir = fresh();
+    const auto py = run(python(), {"-c", "import diskcache, sys\nc = diskcache.Cache(sys.argv[1])\n"
+                                         "diskcache.Lock(c, 'plock').acquire()\n"
+                                         "diskcache.BoundedSemaphore(c, 'psem', 3).acquire()", dir});
+    QCOMPARE(py.exit_code, 0);
+    QCOMPARE(cli({"release", dir, "plock"}).exit_code, 4);  // holder unknown: refused
+    QCOMPARE(cli({"release", dir, "plock", "--force"}).exit_code, 0);
+    QCOMPARE(run(python(), {"-c", "import diskcache, sys\nprint(diskcache.Lock(diskcache.Cache(sys.argv[1]), "
+                                  "'plock').locked())", dir})
+                 .out.trimmed(),
+             QByteArray("False"));
+    QCOMPARE(cli({"register", dir, "psem", "--kind", "semaphore"}).exit_code, 2);  // no bound
+    QCOMPARE(cli({"register", dir, "psem", "--kind", "frob", "--bound", "3"}).exit_code, 2);
+    QCOMPARE(cli({"register", dir, "psem", "--kind", "semaphore", "--bound", "3"}).exit_code, 0);
+    const QJsonArray all = QJsonDocument::fromJson(cli({"locks", dir, "--json"}).out).array();
+    bool found = false;
+    for (const auto& p : all)
+      if (p.toObject()["key"].toObject()["value"].toString() == "psem")
+        found = p.toObject()["in_use"].toInt() == 1 && p.toObject()["bound"].toInt() == 3;
+    QVERIFY(found);
+  }
+
+  // Issue 21.8: the demo's help and argument errors.
+  void demo_arguments() {
+    const auto help = run(QStringLiteral(DISKCACHE_DEMO), {"--help"});
+    QCOMPARE(help.exit_code, 0);
+    QVERIFY(help.out.contains("usage"));
+    const auto bad = run(QStringLiteral(DISKCACHE_DEMO), {fresh(), "--seconds", "abc"});
+    QCOMPARE(bad.exit_code, 2);
+    QVERIFY2(bad.err.contains("--seconds"), bad.err.constData());
   }
 
   void fanout_directories() {

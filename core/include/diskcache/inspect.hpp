@@ -95,6 +95,8 @@ enum class ForceReleaseResult {
 // RLock, returns a dead holder's permits. Refuses when a holder is alive or
 // unknown (a Python holder, another host) unless `force`. `holder_id`
 // limits it to one holder (semaphores). Wakes waiters. Recorded in history.
+// A key nobody registered whose value is None is taken for a Python Lock:
+// its holder is unknown, so it is released only with `force`.
 ForceReleaseResult force_release(Cache& cache, const Value& key, bool force = false,
                                  const std::optional<std::string>& holder_id = std::nullopt);
 

@@ -349,6 +349,18 @@ ForceReleaseResult force_release(Cache& cache, const Value& key, bool force,
   {
     WriteScope scope(c, *d.files);
     auto info = inspect_primitive(cache, key);
+    if (!info && !holder_id) {
+      // A Python Lock nobody registered: its key holds None. Its holder is
+      // unknown, so only `force` frees it.
+      const auto value = cache.get(key);
+      if (!value || !value->is_none()) return ForceReleaseResult::NotHeld;
+      if (!force) return ForceReleaseResult::RefusedAlive;
+      cache.erase(key);
+      rows.record(c, PrimitiveKind::Lock, "force-release", "unknown (unregistered Python lock)", 0);
+      scope.commit();
+      d.wake_board().notify(rows.slot());
+      return ForceReleaseResult::Released;
+    }
     if (!info || !info->held) return ForceReleaseResult::NotHeld;
     std::vector<HolderInfo> targets;
     for (const auto& h : info->holders)
