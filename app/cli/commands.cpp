@@ -17,6 +17,7 @@
 #include "diskcache/error.hpp"
 #include "diskcache/gpu/transfer_stats.hpp"
 #include "diskcache/inspect.hpp"
+#include "lock_command.hpp"
 #include "redis_source.hpp"
 #include "store.hpp"
 #include "value_text.hpp"
@@ -317,6 +318,50 @@ int locks(Store& store, bool json) {
   return kOk;
 }
 
+// The primitives' history (every shard), oldest first, the latest `limit`
+// events; of one key when `only` is given.
+int history(Store& store, const std::optional<Value>& only, bool json, qint64 limit) {
+  std::vector<diskcache::HistoryEvent> events;
+  diskcache::SkippedRows skipped;
+  for (auto& shard : store.shards()) {
+    std::int64_t after = 0;
+    while (true) {  // the history keeps at most 10,000 events per shard
+      auto batch = diskcache::primitive_history(*shard, after, 2000, &skipped);
+      if (batch.empty()) break;
+      after = batch.back().id;
+      for (auto& e : batch)
+        if (!only || e.key == *only) events.push_back(std::move(e));
+    }
+  }
+  warn_skipped(skipped);
+  std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
+  if (static_cast<qint64>(events.size()) > limit) events.erase(events.begin(), events.end() - limit);
+  QJsonArray out;
+  if (!json) print(QString("%1  %2  %3  %4  %5  %6").arg("TIME", -23).arg("EVENT", -13).arg("KIND", -9)
+                       .arg("KEY", -20).arg("WAITED", -9).arg("HOLDER"));
+  for (const auto& e : events) {
+    const QString at = QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(e.at * 1000)).toString(Qt::ISODateWithMs);
+    const QString kind = QString::fromStdString(std::string(diskcache::to_string(e.kind)));
+    if (json) {
+      out.append(QJsonObject{{"id", static_cast<qint64>(e.id)}, {"at", at}, {"event", QString::fromStdString(e.event)},
+                             {"kind", kind}, {"key", to_json(e.key)}, {"holder", QString::fromStdString(e.holder)},
+                             {"pid", static_cast<qint64>(e.pid)}, {"host", QString::fromStdString(e.host)},
+                             {"waited_s", e.waited}});
+    } else {
+      print(QString("%1  %2  %3  %4  %5  %6 (pid %7)")
+                .arg(at, -23)
+                .arg(QString::fromStdString(e.event), -13)
+                .arg(kind, -9)
+                .arg(QString::fromStdString(e.key.repr()), -20)
+                .arg(QString("%1 ms").arg(e.waited * 1000, 0, 'f', 1), -9)
+                .arg(QString::fromStdString(e.holder))
+                .arg(e.pid));
+    }
+  }
+  if (json) print_json(out);
+  return kOk;
+}
+
 int print_release(diskcache::ForceReleaseResult result, const QString& name) {
   switch (result) {
     case diskcache::ForceReleaseResult::Released: print("released " + name); return kOk;
@@ -421,6 +466,27 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
   static const std::map<QString, int> arg_count{{"stats", 1}, {"keys", 1}, {"get", 2},   {"set", 3},
                                                 {"rm", 2},    {"locks", 1}, {"release", 2}, {"check", 1},
                                                 {"evict", 1}, {"watch", 1}, {"register", 2}};
+  if (command == "lock") {  // lock DIR KEY -- CMD ...: the command's own arguments follow
+    if (args.size() < 3)
+      throw diskcache::InvalidArgument("'lock' takes DIR KEY -- COMMAND [ARGS...]; see --help");
+    if (dcview::is_redis_location(args[0]))
+      throw diskcache::InvalidArgument("'lock' needs a cache directory (a Redis lock: use diskcache::redis)");
+    Store store(args[0].toStdString(), true);
+    const Value key = key_arg(args[1], o);
+    LockedRun run;
+    if (o.isSet("timeout")) run.timeout = number_option(o, "timeout", 0, 0, false, false);
+    if (o.isSet("semaphore")) run.semaphore = static_cast<std::int64_t>(number_option(o, "semaphore", 1, 1, false, true));
+    for (qsizetype i = 2; i < args.size(); ++i) run.command.push_back(args[i].toStdString());
+    return run_locked(store.shard_for(key), key, run);
+  }
+  if (command == "history") {
+    if (args.size() != 1 && args.size() != 2)
+      throw diskcache::InvalidArgument("'history' takes DIR [KEY]; see --help");
+    Store store(args[0].toStdString(), false);
+    std::optional<Value> only;
+    if (args.size() == 2) only = key_arg(args[1], o);
+    return history(store, only, json, static_cast<qint64>(number_option(o, "limit", 1000, 1, false, true)));
+  }
   const auto expected = arg_count.find(command);
   if (expected == arg_count.end())
     throw diskcache::InvalidArgument("unknown command '" + command.toStdString() + "'; see --help");

@@ -254,6 +254,47 @@ class TestCli : public QObject {
     QVERIFY(found);
   }
 
+  // Issue 21.7: lock runs a command holding the lock, like flock(1): two
+  // processes' read-modify-write loops lose no increment; the command's
+  // status is passed on; a timeout runs nothing; history lists the events.
+  void lock_runs_a_command_exclusively() {
+    const QString dir = fresh();
+    const QString counter = tmp_.path() + "/counter-" + QString::number(n_);
+    QFile::remove(counter);
+    const QString step = QString("n=$(cat %1 2>/dev/null || echo 0); sleep 0.01; echo $((n + 1)) > %1").arg(counter);
+    const QString loop = QString("for i in $(seq 15); do %1 lock %2 job -- sh -c '%3' || exit 9; done")
+                             .arg(QStringLiteral(DISKCACHE_CLI), dir, step);
+    QProcess a, b;
+    a.start("sh", {"-c", loop});
+    b.start("sh", {"-c", loop});
+    QVERIFY(a.waitForFinished(120000) && b.waitForFinished(120000));
+    QCOMPARE(a.exitCode(), 0);
+    QCOMPARE(b.exitCode(), 0);
+    QFile f(counter);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QCOMPARE(f.readAll().trimmed(), QByteArray("30"));
+
+    QCOMPARE(cli({"lock", dir, "job", "--", "sh", "-c", "exit 7"}).exit_code, 7);
+    QCOMPARE(cli({"lock", dir, "job", "--", "/nonexistent/program"}).exit_code, 127);
+    const QString marker = tmp_.path() + "/ran";
+    {
+      diskcache::Cache cache(dir.toStdString());
+      diskcache::Lock held(cache, "job");
+      held.lock();
+      const auto r = cli({"lock", dir, "job", "--timeout", "0.2", "--", "touch", marker});
+      QCOMPARE(r.exit_code, 1);
+      QVERIFY(r.err.contains("not acquired"));
+      QVERIFY(!QFile::exists(marker));
+      QCOMPARE(cli({"lock", dir, "pool", "--semaphore", "2", "--timeout", "5", "--", "touch", marker}).exit_code, 0);
+      QVERIFY(QFile::exists(marker));
+    }
+    const QJsonArray events = QJsonDocument::fromJson(cli({"history", dir, "job", "--json"}).out).array();
+    QVERIFY(events.size() >= 60);  // 30 acquisitions and releases, at least
+    QCOMPARE(events.first().toObject()["event"].toString(), QString("acquire"));
+    QVERIFY(cli({"history", dir}).out.startsWith("TIME"));
+    QCOMPARE(cli({"lock", dir, "job"}).exit_code, 2);  // no command
+  }
+
   // Issue 21.8: the demo's help and argument errors.
   void demo_arguments() {
     const auto help = run(QStringLiteral(DISKCACHE_DEMO), {"--help"});
