@@ -18,6 +18,7 @@
 #include "diskcache/gpu/transfer_stats.hpp"
 #include "diskcache/inspect.hpp"
 #include "lock_command.hpp"
+#include "python_literal.hpp"
 #include "redis_source.hpp"
 #include "store.hpp"
 #include "value_text.hpp"
@@ -91,6 +92,8 @@ ValueKind kind_of(const QCommandLineParser& o, const char* int_flag, const char*
 }
 
 Value key_arg(const QString& text, const QCommandLineParser& o) {
+  if (o.isSet("key-py")) return parse_python_literal(text.toStdString());
+  if (o.isSet("key-json")) return parse_json_key(text.toStdString());
   return parse_value(text, kind_of(o, "key-int", "key-float", "key-bytes"));
 }
 

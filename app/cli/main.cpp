@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
       "  watch DIR                 live text view [--interval S] [--iterations N]\n\n"
       "DIR may also be a Redis store, redis://host:port[/db] (comma-separated for a quorum),\n"
       "for stats, locks, release and watch.\n"
-      "Keys are text unless --key-int, --key-float or --key-bytes (hex) says otherwise.\n"
+      "Keys are text unless --key-int, --key-float, --key-bytes (hex), --key-py (a Python\n"
+      "literal, the form `keys` prints) or --key-json says otherwise.\n"
       "Exit codes: 0 ok, 1 not found / problems, 2 usage, 3 error, 4 refused.");
   parser.addHelpOption();
   parser.addVersionOption();
@@ -53,6 +54,8 @@ int main(int argc, char** argv) {
       {"key-int", "KEY is an integer."},
       {"key-float", "KEY is a float."},
       {"key-bytes", "KEY is bytes, in hex."},
+      {"key-py", "KEY is a Python literal, as keys prints it: \"('user', 42)\", \"b'\\x00'\", None."},
+      {"key-json", "KEY is JSON (arrays are tuples): '[\"user\", 42]'."},
       {"expire", "Expire after S seconds.", "S"},
       {"tag", "Tag (text).", "T"},
       {"limit", "At most N keys.", "N"},

@@ -295,6 +295,29 @@ class TestCli : public QObject {
     QCOMPARE(cli({"lock", dir, "job"}).exit_code, 2);  // no command
   }
 
+  // Issue 21.1: every key `keys` prints can be addressed as printed
+  // (--key-py), or as JSON (--key-json; arrays are tuples).
+  void keys_round_trip_as_python_literals_and_json() {
+    const QString dir = fresh();
+    const auto py = run(python(), {"-c", "import diskcache, sys\nc = diskcache.Cache(sys.argv[1])\n"
+                                         "for i, k in enumerate([('user', 42), b'\\x00\\xff', None, 2.5, -7, "
+                                         "('\\u00e9\\n', 1.5, (True,), [1, {'a': None}]), \"it's\"]): c[k] = i", dir});
+    QCOMPARE(py.exit_code, 0);
+    const QList<QByteArray> printed = cli({"keys", dir}).out.trimmed().split('\n');
+    QCOMPARE(printed.size(), 7);
+    for (int i = 0; i < printed.size(); ++i) {
+      const auto r = cli({"get", "--key-py", dir, "--", QString::fromUtf8(printed[i])});  // "--": keys like -7
+      QVERIFY2(r.exit_code == 0 && r.out.trimmed() == QByteArray::number(i), printed[i].constData());
+    }
+    QCOMPARE(cli({"get", dir, "[\"user\", 42]", "--key-json"}).out.trimmed(), QByteArray("0"));
+    QCOMPARE(cli({"rm", dir, "('user', 42)", "--key-py"}).exit_code, 0);
+    QCOMPARE(cli({"get", dir, "('user', 42)", "--key-py"}).exit_code, 1);
+    const auto bad = cli({"get", dir, "('user', 42", "--key-py"});
+    QCOMPARE(bad.exit_code, 2);
+    QVERIFY2(bad.err.contains("offset"), bad.err.constData());
+    QCOMPARE(cli({"get", dir, "[1,", "--key-json"}).exit_code, 2);
+  }
+
   // Issue 21.8: the demo's help and argument errors.
   void demo_arguments() {
     const auto help = run(QStringLiteral(DISKCACHE_DEMO), {"--help"});
