@@ -503,6 +503,18 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
   const bool writes = command == "set" || command == "rm" || command == "release" || command == "evict" ||
                       command == "register" ||
                       (command == "check" && o.isSet("fix"));
+  if (command == "check") {
+    // A database too damaged to open is a problem check found (exit 1),
+    // as a damaged row or value file is.
+    try {
+      Store store(args[0].toStdString(), writes);
+      return check(store, o.isSet("fix"), json);
+    } catch (const diskcache::CorruptCache& e) {
+      json ? print_json(QJsonObject{{"warnings", QJsonArray{QString::fromUtf8(e.what())}}, {"fixed", false}})
+           : print(QString::fromUtf8(e.what()));
+      return kNotFound;
+    }
+  }
   Store store(args[0].toStdString(), writes);
 
   if (command == "stats") return stats(store, args[0], json);

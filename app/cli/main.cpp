@@ -4,6 +4,7 @@
 #include <QCoreApplication>
 #include <iostream>
 
+#include "command_help.hpp"
 #include "commands.hpp"
 #include "diskcache/error.hpp"
 
@@ -40,7 +41,9 @@ int main(int argc, char** argv) {
       "for stats, locks, release and watch.\n"
       "Keys are text unless --key-int, --key-float, --key-bytes (hex), --key-py (a Python\n"
       "literal, the form `keys` prints) or --key-json says otherwise.\n"
-      "Exit codes: 0 ok, 1 not found / problems, 2 usage, 3 error, 4 refused.");
+      "Exit codes: 0 ok, 1 not found / problems (check: a damaged cache too), 2 usage,\n"
+      "3 error (missing cache, I/O), 4 refused.\n"
+      "diskcache help COMMAND (or COMMAND --help): that command's options and an example.");
   parser.addHelpOption();
   parser.addVersionOption();
   parser.addPositionalArgument("command", "stats, keys, get, set, rm, locks, release, register, check, evict or watch");
@@ -73,9 +76,26 @@ int main(int argc, char** argv) {
     std::cerr << "diskcache: " << parser.errorText().toStdString() << " (see --help)\n";
     return cli::kUsage;
   }
-  if (parser.isSet("help")) parser.showHelp(0);
-  if (parser.isSet("version")) parser.showVersion();
   QStringList positional = parser.positionalArguments();
+  // `diskcache help [CMD]` and `diskcache CMD --help`: one command's help.
+  const bool help_command = !positional.isEmpty() && positional.front() == "help";
+  if (parser.isSet("help") || help_command) {
+    const QString topic = help_command ? positional.value(1) : positional.value(0);
+    if (auto text = cli::command_help(topic)) {
+      std::cout << text->toStdString();
+      return 0;
+    }
+    if (!topic.isEmpty()) {
+      std::cerr << "diskcache: no command '" << topic.toStdString() << "' (see diskcache --help)\n";
+      return cli::kUsage;
+    }
+    // The usage names the program, not the path it was started by.
+    QString text = parser.helpText();
+    text.replace(QCoreApplication::arguments().first(), "diskcache");
+    std::cout << text.toStdString();
+    return 0;
+  }
+  if (parser.isSet("version")) parser.showVersion();
   if (positional.isEmpty()) {
     std::cerr << "diskcache: no command given (see --help)\n";
     return cli::kUsage;

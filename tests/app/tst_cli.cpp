@@ -318,6 +318,36 @@ class TestCli : public QObject {
     QCOMPARE(cli({"get", dir, "[1,", "--key-json"}).exit_code, 2);
   }
 
+  // Issue 21.6: help per command, the program's name in the usage, check's
+  // exit code on a garbage database, the bash completion.
+  void help_exit_codes_and_completion() {
+    for (const QString& command : {"stats", "keys", "get", "set", "rm", "locks", "release", "register", "lock",
+                                   "history", "check", "evict", "watch"}) {
+      const auto a = cli({"help", command}), b = cli({command, "--help"});
+      QCOMPARE(a.exit_code, 0);
+      QVERIFY2(a.out.startsWith("usage: diskcache " + command.toUtf8()) && a.out.contains("example:"), a.out.constData());
+      QCOMPARE(b.out, a.out);
+    }
+    QCOMPARE(cli({"help", "frob"}).exit_code, 2);
+    const auto general = cli({"--help"});
+    QVERIFY(general.out.startsWith("Usage: diskcache "));
+    QVERIFY(!general.out.contains(QStringLiteral(DISKCACHE_CLI).toUtf8()));
+    QVERIFY(general.out.contains("history DIR") && general.out.contains("lock DIR KEY"));
+
+    const QString damaged = fresh();
+    QDir().mkpath(damaged);
+    std::ofstream((damaged + "/cache.db").toStdString()) << std::string(5000, 'x');
+    const auto checked = cli({"check", damaged});
+    QCOMPARE(checked.exit_code, 1);  // a problem check found, like any other
+    QVERIFY(checked.out.contains("not a database"));
+
+    const QString script = source_dir() + "/app/cli/diskcache.bash-completion";
+    const auto complete = run("bash", {"-c", "source '" + script + "'; COMP_WORDS=(diskcache reg); COMP_CWORD=1; "
+                                       "_diskcache; echo \"${COMPREPLY[@]}\"; COMP_WORDS=(diskcache register d k --kind s); "
+                                       "COMP_CWORD=5; _diskcache; echo \"${COMPREPLY[@]}\""});
+    QCOMPARE(complete.out, QByteArray("register\nsemaphore\n"));
+  }
+
   // Issue 21.8: the demo's help and argument errors.
   void demo_arguments() {
     const auto help = run(QStringLiteral(DISKCACHE_DEMO), {"--help"});
