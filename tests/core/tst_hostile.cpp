@@ -33,16 +33,6 @@ void raw_sql(const std::string& db_path, const std::string& sql) {
   sqlite3_close(db);
 }
 
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
-
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 const std::string kValueName = "ab/cd/0123456789abcdef0123456789ab.val";

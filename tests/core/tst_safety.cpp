@@ -34,16 +34,6 @@ void plant_row(const std::string& dir, const std::string& key, const std::string
                    std::to_string(size) + ", 2, '" + filename + "')");
 }
 
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
-
 std::vector<std::string> files_named(const std::string& dir, const std::string& suffix) {
   std::vector<std::string> out;
   for (auto& e : std::filesystem::recursive_directory_iterator(dir)) {

@@ -60,6 +60,18 @@ inline std::string path_of(const QTemporaryDir& dir, const char* sub = "cache") 
   return (dir.path() + "/" + sub).toStdString();
 }
 
+// The message of the exception of type E that `f` throws, or
+// "<no exception>".
+template <class E, class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "<no exception>";
+}
+
 }  // namespace test_support
 
 // Evaluates `result` once (it may run a program) and fails with its output.
