@@ -2,7 +2,7 @@
 # The whole test suite on a fresh Debian machine, in one command:
 #   bash scripts/test.sh
 # 1. installs the Debian packages (scripts/setup.sh),
-# 2. builds everything and runs every CTest test,
+# 2. builds everything (warnings are errors) and runs every CTest test,
 # 3. rebuilds the core (and redis) with AddressSanitizer + UBSan and runs their tests,
 # 4. builds the gpu, redis and hostile-directory tests with ThreadSanitizer
 #    and runs them,
@@ -15,7 +15,7 @@ export QT_QPA_PLATFORM=offscreen
 bash scripts/setup.sh
 
 echo "== build (RelWithDebInfo)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_COMPILE_WARNING_AS_ERROR=ON >/dev/null
 cmake --build build -j2
 
 echo "== build core with AddressSanitizer + UndefinedBehaviorSanitizer"
