@@ -24,20 +24,9 @@ bash scripts/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j2 --target diskcache_cli diskcache_demo diskcache_monitor
 
-# Start from a fresh directory, but never remove one the demo did not make:
-# DISKCACHE_DEMO_DIR may point at a real cache. The demo marks its own.
-marker=".diskcache-demo"
-if [ -e "$dir" ]; then
-  if [ -f "$dir/$marker" ]; then
-    rm -rf "$dir"
-  else
-    echo "run-demo: $dir exists and was not made by the demo; refusing to remove it." >&2
-    echo "run-demo: choose another DISKCACHE_DEMO_DIR, or remove it yourself." >&2
-    exit 2
-  fi
-fi
-mkdir -p "$dir"
-touch "$dir/$marker"
+# A fresh directory, never one the demo did not make (DISKCACHE_DEMO_DIR
+# may point at a real cache).
+bash scripts/prepare-demo-dir.sh "$dir"
 build/app/diskcache-demo "$dir" --seconds "$seconds" &
 demo=$!
 trap 'kill $demo 2>/dev/null || true' EXIT

@@ -348,6 +348,24 @@ class TestCli : public QObject {
     QCOMPARE(complete.out, QByteArray("register\nsemaphore\n"));
   }
 
+  // Issue 21.8: run-demo.sh never removes a directory the demo did not
+  // make (a real cache named by DISKCACHE_DEMO_DIR).
+  void demo_directory_is_never_a_real_cache() {
+    const QString script = source_dir() + "/scripts/prepare-demo-dir.sh";
+    const QString real = fresh();
+    QCOMPARE(cli({"set", real, "precious", "data"}).exit_code, 0);
+    const auto refused = run("bash", {script, real});
+    QCOMPARE(refused.exit_code, 2);
+    QVERIFY(refused.err.contains("refusing"));
+    QCOMPARE(cli({"get", real, "precious"}).out.trimmed(), QByteArray("data"));
+    const QString demo = fresh();
+    QCOMPARE(run("bash", {script, demo}).exit_code, 0);
+    QVERIFY(QFile::exists(demo + "/.diskcache-demo"));
+    QCOMPARE(cli({"set", demo, "k", "v"}).exit_code, 0);
+    QCOMPARE(run("bash", {script, demo}).exit_code, 0);  // the demo's own: made afresh
+    QCOMPARE(cli({"get", demo, "k"}).exit_code, 3);      // no cache there any more
+  }
+
   // Issue 21.8: the demo's help and argument errors.
   void demo_arguments() {
     const auto help = run(QStringLiteral(DISKCACHE_DEMO), {"--help"});
