@@ -115,6 +115,14 @@ QJsonObject primitive_json(const diskcache::PrimitiveInfo& p) {
                   {"stale", p.stale()},
                   {"in_use", static_cast<qint64>(p.in_use)},
                   {"holders", holders}};
+  QJsonArray waiters;
+  const double now = static_cast<double>(QDateTime::currentMSecsSinceEpoch()) / 1000.0;
+  for (const auto& w : p.waiters)
+    waiters.append(QJsonObject{{"pid", static_cast<qint64>(w.pid)},
+                               {"thread", static_cast<qint64>(w.thread)},
+                               {"since", w.since},
+                               {"waited_s", now - w.since}});
+  out["waiters"] = waiters;
   if (p.bound) out["bound"] = static_cast<qint64>(*p.bound);
   if (p.mean) out["mean"] = *p.mean;
   if (p.kind == diskcache::PrimitiveKind::Averager) out["samples"] = static_cast<qint64>(p.samples);
@@ -288,26 +296,34 @@ QString held_for_text(const diskcache::PrimitiveInfo& p) {
   return seconds < 60 ? QString("%1 s").arg(seconds, 0, 'f', 1) : QString("%1 min").arg(seconds / 60, 0, 'f', 1);
 }
 
+// "2, longest 1.3 s" for the C++ waiters of a primitive, or "-".
+QString waiters_text(const diskcache::PrimitiveInfo& p) {
+  if (p.waiters.empty()) return "-";
+  const double now = static_cast<double>(QDateTime::currentMSecsSinceEpoch()) / 1000.0;
+  return QString("%1, longest %2 s").arg(p.waiters.size()).arg(now - p.waiters.front().since, 0, 'f', 1);
+}
+
 void print_primitives(const std::vector<diskcache::PrimitiveInfo>& primitives, bool json) {
   if (json) return print_json(primitives_json(primitives));
   const auto row = [](const QString& kind, const QString& key, const QString& state, const QString& usage,
-                      const QString& held_for, const QString& holders) {
-    print(QString("%1  %2  %3  %4  %5  %6")
+                      const QString& held_for, const QString& waiters, const QString& holders) {
+    print(QString("%1  %2  %3  %4  %5  %6  %7")
               .arg(kind, -9)
               .arg(key, -24)
               .arg(state, -5)
               .arg(usage, -8)
               .arg(held_for, -9)
+              .arg(waiters, -18)
               .arg(holders));
   };
-  row("KIND", "KEY", "STATE", "IN USE", "HELD FOR", "HOLDERS");
+  row("KIND", "KEY", "STATE", "IN USE", "HELD FOR", "WAITERS", "HOLDERS");
   for (const auto& p : primitives) {
     const QString state = p.stale() ? "STALE" : (p.held ? "held" : "free");
     QString usage = p.bound ? QString("%1/%2").arg(p.in_use).arg(*p.bound) : QString::number(p.in_use);
     if (p.kind == diskcache::PrimitiveKind::Averager)
       usage = p.mean ? QString("mean %1 of %2").arg(*p.mean).arg(p.samples) : "empty";
     row(QString::fromStdString(std::string(diskcache::to_string(p.kind))), QString::fromStdString(p.key.repr()),
-        state, usage, held_for_text(p), holder_text(p));
+        state, usage, held_for_text(p), waiters_text(p), holder_text(p));
   }
 }
 

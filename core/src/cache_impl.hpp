@@ -21,6 +21,7 @@ namespace diskcache {
 namespace detail {
 class WriteScope;
 class WakeBoard;
+class WaiterBoard;
 }
 
 // Settings after precedence (defaults < stored < opener), typed.
@@ -84,6 +85,8 @@ struct Cache::Impl {
   std::optional<std::int64_t> extra_setting(const char* key);
   // cache.db-wake, mapped on first use.
   detail::WakeBoard& wake_board();
+  // cache.db-waiters, mapped on first use.
+  detail::WaiterBoard& waiter_board();
   void put_extra_setting(const char* key, std::int64_t value);
   // Python's _cull: expired rows first, then by policy while over the limit.
   void cull_on_write(detail::Connection& c, detail::WriteScope& scope, double now);
@@ -106,8 +109,9 @@ struct Cache::Impl {
   void initialise();
 
   const std::uint64_t id_;
-  std::once_flag wake_once_;
+  std::once_flag wake_once_, waiters_once_;
   std::unique_ptr<detail::WakeBoard> wake_;
+  std::unique_ptr<detail::WaiterBoard> waiters_;
   std::mutex mu_;
   std::uint64_t fork_generation_;
   std::unordered_map<std::thread::id, std::unique_ptr<detail::Connection>> conns_;  // guarded by mu_

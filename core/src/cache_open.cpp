@@ -17,6 +17,7 @@
 #include "cache_impl.hpp"
 #include "diskcache/error.hpp"
 #include "schema.hpp"
+#include "sync/waiter_board.hpp"
 #include "sync/wake_board.hpp"
 
 namespace diskcache {
@@ -251,6 +252,11 @@ std::int64_t Cache::Impl::setting_int(detail::Connection& c, const char* key) {
 detail::WakeBoard& Cache::Impl::wake_board() {
   std::call_once(wake_once_, [&] { wake_ = std::make_unique<detail::WakeBoard>(dir, options.read_only); });
   return *wake_;
+}
+
+detail::WaiterBoard& Cache::Impl::waiter_board() {
+  std::call_once(waiters_once_, [&] { waiters_ = std::make_unique<detail::WaiterBoard>(dir, options.read_only); });
+  return *waiters_;
 }
 
 std::optional<std::int64_t> Cache::Impl::extra_setting(const char* key) {

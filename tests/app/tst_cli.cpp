@@ -1,6 +1,8 @@
 // The diskcache CLI driven as a binary: exit codes, JSON shapes, errors on a
 // missing or damaged directory, read-only by default, fanout directories,
 // locks and force-release.
+#include <signal.h>
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -227,6 +229,35 @@ class TestCli : public QObject {
     QVERIFY2(r.out.startsWith("KIND") && r.out.contains("HELD FOR"), r.out.constData());
     QVERIFY2(r.out.contains(" s "), r.out.constData());  // held for some seconds
     lock.release();
+  }
+
+  // Issue 21.5: locks shows who waits, and for how long; a killed waiter
+  // drops out.
+  void locks_shows_waiters() {
+    const QString dir = fresh();
+    diskcache::Cache cache(dir.toStdString());
+    diskcache::Lock held(cache, "busy");
+    held.lock();
+    QProcess first, second;
+    first.start(helper_path(), {"hold", dir, "busy", "lock"});
+    second.start(helper_path(), {"hold", dir, "busy", "lock"});
+    QVERIFY(first.waitForStarted() && second.waitForStarted());
+    const auto waiters = [&] {
+      const QJsonArray all = QJsonDocument::fromJson(cli({"locks", dir, "--json"}).out).array();
+      for (const auto& p : all)
+        if (p.toObject()["key"].toObject()["value"].toString() == "busy") return p.toObject()["waiters"].toArray();
+      return QJsonArray();
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(waiters().size(), 2, 30000);
+    QVERIFY(waiters().at(0).toObject()["waited_s"].toDouble() >= 0);
+    QVERIFY(cli({"locks", dir}).out.contains("2, longest"));
+    ::kill(static_cast<pid_t>(first.processId()), SIGKILL);
+    first.waitForFinished();
+    QTRY_COMPARE_WITH_TIMEOUT(waiters().size(), 1, 30000);
+    QCOMPARE(waiters().at(0).toObject()["pid"].toInteger(), second.processId());
+    ::kill(static_cast<pid_t>(second.processId()), SIGKILL);
+    second.waitForFinished();
+    held.release();
   }
 
   // Issue 21.2: a Python lock nobody registered is released with --force;

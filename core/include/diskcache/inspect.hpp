@@ -41,6 +41,13 @@ struct HolderInfo {
   HolderState state = HolderState::Unknown;
 };
 
+// A C++ thread waiting to acquire (Python waiters are not recorded).
+struct WaiterInfo {
+  std::int64_t pid = 0;
+  std::int64_t thread = 0;
+  double since = 0;  // Unix seconds when it started waiting
+};
+
 struct PrimitiveInfo {
   Value key;
   PrimitiveKind kind = PrimitiveKind::Lock;
@@ -52,6 +59,7 @@ struct PrimitiveInfo {
   std::int64_t samples = 0;           // averagers
   std::optional<double> expire_time;  // of the key
   std::vector<HolderInfo> holders;    // empty for a Python holder (unknown)
+  std::vector<WaiterInfo> waiters;    // live C++ threads waiting for it, longest first
   bool stale() const;                 // held, and every known holder is stale
 };
 

@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <map>
 #include <regex>
 
@@ -281,6 +282,10 @@ std::vector<Found> collect(Cache& cache, const std::optional<Value>& only, bool 
     }
     read_row(d, skipped, "Cache", rowid, [&] {
       read_state(d, c, f, now);
+      for (const auto& w : d.waiter_board().waiters(detail::waiter_key(f.key, f.raw)))
+        f.info.waiters.push_back({w.pid, w.thread, w.since});
+      std::sort(f.info.waiters.begin(), f.info.waiters.end(),
+                [](const WaiterInfo& a, const WaiterInfo& b) { return a.since < b.since; });
       out.push_back(std::move(f));
     });
   }

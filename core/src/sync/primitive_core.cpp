@@ -17,6 +17,14 @@ std::string holder_id(const std::string& host, std::int64_t pid, std::int64_t st
   return host + ":" + std::to_string(pid) + ":" + std::to_string(start_time) + ":" + std::to_string(thread);
 }
 
+std::uint64_t waiter_key(const SqlScalar& key, std::int64_t raw) {
+  std::string bytes(1, static_cast<char>('0' + key.kind));
+  bytes += key.s;
+  if (key.kind == SqlScalar::Integer) bytes += std::to_string(key.i);
+  if (key.kind == SqlScalar::Real) bytes.append(reinterpret_cast<const char*>(&key.d), sizeof key.d);
+  return WaiterBoard::key_hash(bytes, raw);
+}
+
 std::string self_holder_id() {
   const ProcessIdentity& me = self_identity();
   return holder_id(me.host, me.pid, me.start_time, self_thread_id());
@@ -163,6 +171,7 @@ bool PrimitiveCore::wait_loop(const std::function<bool(double)>& try_once, std::
   if (give_way)
     wake.wait_acquired(rows.slot(), acquisitions_at_release,
                        std::chrono::duration_cast<std::chrono::nanoseconds>(kGiveWay - (start - last_release)));
+  std::optional<WaiterBoard::Waiting> waiting;  // shown to inspection once the first try failed
   while (true) {
     contending.refresh();
     const std::uint32_t seen = wake.sequence(rows.slot());
@@ -171,6 +180,8 @@ bool PrimitiveCore::wait_loop(const std::function<bool(double)>& try_once, std::
       wake.acquired(rows.slot());
       return true;
     }
+    if (!waiting && !impl->options.read_only)
+      waiting.emplace(impl->waiter_board(), waiter_key(rows.db_key().key, rows.db_key().raw));
     const auto after = steady_clock::now();
     if ((deadline && after >= *deadline) || stop.stop_requested()) {
       if (deadline && *deadline > start && options.history && !impl->options.read_only) {

@@ -13,6 +13,7 @@
 #include "diskcache/inspect.hpp"
 #include "diskcache/primitives.hpp"
 #include "identity.hpp"
+#include "waiter_board.hpp"
 #include "wake_board.hpp"
 
 namespace diskcache::detail {
@@ -54,6 +55,9 @@ class PrimitiveRows {
   DbKey db_key_;
   std::size_t slot_;
 };
+
+// The waiter board's key of a stored key (WaiterBoard::key_hash).
+std::uint64_t waiter_key(const SqlScalar& key, std::int64_t raw);
 
 // This process and thread as a holder id: "host:pid:start_time:thread".
 std::string self_holder_id();
