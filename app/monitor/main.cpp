@@ -6,16 +6,29 @@
 #include <QCommandLineParser>
 #include <QSettings>
 #include <QTimer>
+#include <cstdio>
+#include <optional>
 
 #include "main_window.hpp"
 
-int main(int argc, char** argv) {
-  QApplication app(argc, argv);
-  QApplication::setOrganizationName("diskcache-cpp");
-  QApplication::setApplicationName("diskcache-monitor");
-  QApplication::setWindowIcon(QIcon(":/icons/diskcache.png"));
-  qRegisterMetaType<dcview::Snapshot>();
+namespace {
 
+// A whole number of milliseconds in [least, most], or an error naming the
+// option (so `--interval abc` or `0` cannot make the monitor spin).
+std::optional<int> milliseconds_option(const QCommandLineParser& parser, const QCommandLineOption& option, int least,
+                                       int most) {
+  bool ok = false;
+  const QString text = parser.value(option);
+  const int ms = text.toInt(&ok);
+  if (ok && ms >= least && ms <= most) return ms;
+  std::fprintf(stderr, "diskcache-monitor: --%s takes whole milliseconds from %d to %d, not '%s' (see --help)\n",
+               qPrintable(option.names().last()), least, most, qPrintable(text));
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
   QCommandLineParser parser;
   parser.setApplicationDescription("Live monitor for diskcache directories: locks, semaphores, averagers, GPU "
                                    "transfers, keys.");
@@ -28,12 +41,34 @@ int main(int argc, char** argv) {
   QCommandLineOption delay("delay", "with --screenshot: milliseconds to watch first (default 4000)", "ms", "4000");
   QCommandLineOption tab("tab", "tab to show first (e.g. Locks, Timeline)", "name");
   parser.addOptions({interval, screenshot, delay, tab});
-  parser.process(app);
+  // Arguments are read before any window system is touched: help and
+  // argument errors work without a display.
+  QStringList arguments;
+  for (int i = 0; i < argc; ++i) arguments << QString::fromLocal8Bit(argv[i]);
+  if (!parser.parse(arguments)) {
+    std::fprintf(stderr, "diskcache-monitor: %s (see --help)\n", qPrintable(parser.errorText()));
+    return 2;
+  }
+  if (parser.isSet("help")) {
+    QString help = parser.helpText();
+    help.replace("<executable_name>", "diskcache-monitor");  // no application object yet
+    std::fputs(qPrintable(help), stdout);
+    return 0;
+  }
+  const auto interval_ms = milliseconds_option(parser, interval, 50, 3600000);
+  const auto delay_ms = milliseconds_option(parser, delay, 0, 3600000);
+  if (!interval_ms || !delay_ms) return 2;
+
+  QApplication app(argc, argv);
+  QApplication::setOrganizationName("diskcache-cpp");
+  QApplication::setApplicationName("diskcache-monitor");
+  QApplication::setWindowIcon(QIcon(":/icons/diskcache.png"));
+  qRegisterMetaType<dcview::Snapshot>();
 
   dcview::MainWindow window;
   QString dir = parser.positionalArguments().value(0);
   if (dir.isEmpty()) dir = QSettings().value("last_directory").toString();
-  if (!dir.isEmpty()) window.open_directory(dir, std::chrono::milliseconds(parser.value(interval).toInt()));
+  if (!dir.isEmpty()) window.open_directory(dir, std::chrono::milliseconds(*interval_ms));
   if (parser.isSet(tab))
     for (int i = 0; i < window.tabs()->count(); ++i)
       if (window.tabs()->tabText(i).compare(parser.value(tab), Qt::CaseInsensitive) == 0) window.tabs()->setCurrentIndex(i);
@@ -41,7 +76,7 @@ int main(int argc, char** argv) {
 
   if (parser.isSet(screenshot)) {
     const QString file = parser.value(screenshot);
-    QTimer::singleShot(parser.value(delay).toInt(), &window, [&window, file] {
+    QTimer::singleShot(*delay_ms, &window, [&window, file] {
       const bool ok = window.grab().save(file, "PNG");
       std::fprintf(ok ? stdout : stderr, ok ? "screenshot written to %s\n" : "could not write %s\n", qPrintable(file));
       QApplication::exit(ok ? 0 : 1);

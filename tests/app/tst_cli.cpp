@@ -397,6 +397,30 @@ class TestCli : public QObject {
     QCOMPARE(cli({"get", demo, "k"}).exit_code, 3);      // no cache there any more
   }
 
+  // Issue 20.8 and 20.9: the monitor's help and argument errors need no
+  // display, and no refresh interval can make it spin.
+  void monitor_arguments_need_no_display() {
+    QProcess monitor;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const char* name : {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}) env.remove(name);
+    monitor.setProcessEnvironment(env);
+    const auto run_monitor = [&](const QStringList& args) {
+      monitor.start(QStringLiteral(DISKCACHE_MONITOR), args);
+      monitor.waitForFinished(30000);
+      return std::pair{monitor.exitCode(), monitor.readAllStandardOutput() + monitor.readAllStandardError()};
+    };
+    auto [code, out] = run_monitor({"--help"});
+    QCOMPARE(code, 0);
+    QVERIFY2(out.startsWith("Usage: diskcache-monitor"), out.constData());
+    for (const QString& bad : {"abc", "0", "-5"}) {
+      std::tie(code, out) = run_monitor({"--interval", bad, fresh()});
+      QCOMPARE(code, 2);
+      QVERIFY2(out.contains("--interval") && out.contains(bad.toUtf8()), out.constData());
+    }
+    std::tie(code, out) = run_monitor({"--frob"});
+    QCOMPARE(code, 2);
+  }
+
   // Issue 21.8: the demo's help and argument errors.
   void demo_arguments() {
     const auto help = run(QStringLiteral(DISKCACHE_DEMO), {"--help"});
