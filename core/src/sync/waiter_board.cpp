@@ -1,10 +1,5 @@
 #include "waiter_board.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <chrono>
 
 #include "identity.hpp"
@@ -34,28 +29,12 @@ bool alive(std::int64_t pid, std::int64_t start_time) {
 }
 }  // namespace
 
-WaiterBoard::WaiterBoard(const std::filesystem::path& dir, bool read_only) {
+WaiterBoard::WaiterBoard(const std::filesystem::path& dir, bool read_only)
+    : mapping_(dir / "cache.db-waiters", kFileSize, read_only), base_(mapping_.data()), writable_(mapping_.writable()) {
   static_assert(sizeof(Entry) <= kEntryBytes && std::atomic<std::int64_t>::is_always_lock_free);
-  const std::string path = (dir / "cache.db-waiters").string();
-  const int fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-      (static_cast<std::size_t>(st.st_size) < kFileSize && (read_only || ::posix_fallocate(fd, 0, kFileSize) != 0))) {
-    ::close(fd);
-    return;
-  }
-  void* p = ::mmap(nullptr, kFileSize, read_only ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  ::close(fd);
-  if (p != MAP_FAILED) {
-    base_ = p;
-    writable_ = !read_only;
-  }
 }
 
-WaiterBoard::~WaiterBoard() {
-  if (base_) ::munmap(base_, kFileSize);
-}
+WaiterBoard::~WaiterBoard() = default;
 
 WaiterBoard::Entry* WaiterBoard::entry(std::size_t i) const noexcept {
   return reinterpret_cast<Entry*>(static_cast<char*>(base_) + i * kEntryBytes);

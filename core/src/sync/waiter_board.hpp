@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "shared_mapping.hpp"
+
 namespace diskcache::detail {
 
 class WaiterBoard {
@@ -55,6 +57,7 @@ class WaiterBoard {
  private:
   struct Entry;
   Entry* entry(std::size_t i) const noexcept;
+  SharedMapping mapping_;
   void* base_ = nullptr;
   bool writable_ = false;
 };

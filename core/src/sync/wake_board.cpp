@@ -1,9 +1,6 @@
 #include "wake_board.hpp"
 
-#include <fcntl.h>
 #include <linux/futex.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -28,32 +25,10 @@ void futex_wake_all(std::atomic<std::uint32_t>* word) {
 
 }  // namespace
 
-WakeBoard::WakeBoard(const std::filesystem::path& dir, bool read_only) {
-  const std::string path = (dir / "cache.db-wake").string();
-  const int fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return;
-  }
-  if (static_cast<std::size_t>(st.st_size) < kFileSize) {
-    if (read_only || ::posix_fallocate(fd, 0, kFileSize) != 0) {
-      ::close(fd);
-      return;
-    }
-  }
-  void* p = ::mmap(nullptr, kFileSize, read_only ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  ::close(fd);
-  if (p != MAP_FAILED) {
-    base_ = p;
-    writable_ = !read_only;
-  }
-}
+WakeBoard::WakeBoard(const std::filesystem::path& dir, bool read_only)
+    : mapping_(dir / "cache.db-wake", kFileSize, read_only), base_(mapping_.data()), writable_(mapping_.writable()) {}
 
-WakeBoard::~WakeBoard() {
-  if (base_) ::munmap(base_, kFileSize);
-}
+WakeBoard::~WakeBoard() = default;
 
 std::size_t WakeBoard::slot_of(std::string_view key_bytes) noexcept {
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <string_view>
 
+#include "shared_mapping.hpp"
+
 namespace diskcache::detail {
 
 class WakeBoard {
@@ -74,6 +76,7 @@ class WakeBoard {
   std::atomic<std::uint32_t>* contending(std::size_t slot) const noexcept;
   std::atomic<std::uint32_t>* heartbeat(std::size_t slot) const noexcept;
   std::atomic<std::uint32_t>* acquired_word(std::size_t slot) const noexcept;
+  SharedMapping mapping_;
   void* base_ = nullptr;
   bool writable_ = false;
 };
