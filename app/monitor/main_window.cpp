@@ -400,12 +400,14 @@ QString MainWindow::status_text() const { return status_->text(); }
 
 QTableView* MainWindow::current_table() const {
   if (tabs_->currentWidget() == semaphores_view_) return semaphores_view_;
-  return locks_view_;
+  if (tabs_->currentWidget() == locks_view_) return locks_view_;
+  return nullptr;  // the other tabs select nothing to release
 }
 
 QString MainWindow::force_release_selected() {
   if (!poller_) return "no directory open";
   QTableView* view = current_table();
+  if (!view) return "force-release acts on the Locks or Semaphores tab: select a row there";
   const QModelIndexList rows = view->selectionModel() ? view->selectionModel()->selectedRows() : QModelIndexList();
   if (rows.isEmpty()) return "select a lock or semaphore first";
   const auto ref = rows.front().data(KeyedTableModel::PayloadRole).value<KeyRef>();

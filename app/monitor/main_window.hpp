@@ -70,7 +70,7 @@ class MainWindow : public QMainWindow {
   void choose_directory();
   void remember_directory(const QString& directory);
   void rebuild_recent_menu();
-  QTableView* current_table() const;
+  QTableView* current_table() const;  // Locks or Semaphores when shown, else null
 
   static constexpr int kAutoLanes = 6;         // timeline lanes ticked automatically
   static constexpr int kChartedAveragers = 5;  // averager lines when none is selected

@@ -313,9 +313,15 @@ class TestMonitor : public QObject {
     QVERIFY(window.status_text().startsWith("refreshed"));
     QTRY_VERIFY_WITH_TIMEOUT(window.keys_model()->total() >= 1, kBound);
 
-    // Force-release the selected stale lock (one confirmation).
+    // Force-release the selected stale lock (one confirmation); not while
+    // another tab is shown (issue 20.10: Del acted on the hidden selection).
     window.tabs()->setCurrentWidget(window.locks_view());
     window.locks_view()->selectRow(window.models().locks.find("printer"));
+    window.tabs()->setCurrentIndex(0);  // Overview
+    QVERIFY(window.force_release_selected().startsWith("force-release acts on the Locks or Semaphores tab"));
+    QVERIFY(asked.isEmpty());
+    QCOMPARE(cell(window.models().locks, "printer", 2), QString("stale"));
+    window.tabs()->setCurrentWidget(window.locks_view());
     QCOMPARE(window.force_release_selected(), QString("released printer"));
     QCOMPARE(asked.size(), 1);
     QTRY_COMPARE_WITH_TIMEOUT(cell(window.models().locks, "printer", 2), QString("free"), kBound);
