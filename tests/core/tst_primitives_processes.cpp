@@ -126,6 +126,7 @@ class TestPrimitivesProcesses : public QObject {
     QProcess holder;
     holder.start(helper_path(), {"hold", dir, "L", "lock"});
     QVERIFY(holder.waitForReadyRead(30000));
+    const qint64 holder_pid = holder.processId();
     Cache cache(dir.toStdString());
     QCOMPARE(force_release(cache, "L"), ForceReleaseResult::RefusedAlive);  // alive: refused
     QVERIFY(cache.contains("L"));
@@ -137,6 +138,13 @@ class TestPrimitivesProcesses : public QObject {
     QCOMPARE(info->holders[0].state, HolderState::Stale);
     QVERIFY(info->stale());
     QCOMPARE(force_release(cache, "L"), ForceReleaseResult::Released);
+    // The history names the holder whose hold was broken (issue 20.6), not
+    // this process.
+    const auto events = primitive_history(cache);
+    QVERIFY(!events.empty());
+    QCOMPARE(events.back().event, std::string("force-release"));
+    QCOMPARE(events.back().pid, static_cast<std::int64_t>(holder_pid));
+    QCOMPARE(events.back().holder, info->holders[0].id);
     Lock next(cache, "L");
     QVERIFY(next.try_lock());
     next.unlock();

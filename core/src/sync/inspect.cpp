@@ -361,7 +361,9 @@ ForceReleaseResult force_release(Cache& cache, const Value& key, bool force,
       if (!value || !value->is_none()) return ForceReleaseResult::NotHeld;
       if (!force) return ForceReleaseResult::RefusedAlive;
       cache.erase(key);
-      rows.record(c, PrimitiveKind::Lock, "force-release", "unknown (unregistered Python lock)", 0);
+      HolderInfo python;
+      python.id = "unknown (unregistered Python lock)";
+      rows.record_for(c, PrimitiveKind::Lock, "force-release", python);
       scope.commit();
       d.wake_board().notify(rows.slot());
       return ForceReleaseResult::Released;
@@ -398,7 +400,10 @@ ForceReleaseResult force_release(Cache& cache, const Value& key, bool force,
       }
       case PrimitiveKind::Averager: return ForceReleaseResult::NotHeld;
     }
-    rows.record(c, info->kind, "force-release", targets.empty() ? std::string("unknown") : targets.front().id, 0);
+    HolderInfo broken;  // whose hold was broken; unknown for a Python holder
+    broken.id = "unknown";
+    if (!targets.empty()) broken = targets.front();
+    rows.record_for(c, info->kind, "force-release", broken);
     scope.commit();
   }
   d.wake_board().notify(rows.slot());

@@ -125,13 +125,22 @@ std::string PrimitiveRows::process_holder(Connection& c) {
 void PrimitiveRows::record(Connection& c, PrimitiveKind kind, const char* event, const std::string& holder,
                            double waited) {
   const ProcessIdentity& me = self_identity();
+  insert_event(c, kind, event, holder, me.pid, self_thread_id(), me.host, waited);
+}
+
+void PrimitiveRows::record_for(Connection& c, PrimitiveKind kind, const char* event, const HolderInfo& holder) {
+  insert_event(c, kind, event, holder.id, holder.pid, holder.thread, holder.host, 0);
+}
+
+void PrimitiveRows::insert_event(Connection& c, PrimitiveKind kind, const char* event, const std::string& holder,
+                                 std::int64_t pid, std::int64_t thread, const std::string& host, double waited) {
   Query q(c,
           "INSERT INTO diskcache_history (at, key, raw, kind, event, holder, pid, thread, host, waited) VALUES "
           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   q.bind(1, impl_.now());
   bind_key(q, 2, db_key_);
   q.bind_text(4, to_string(kind)).bind_text(5, event).bind_text(6, holder);
-  q.bind(7, me.pid).bind(8, self_thread_id()).bind_text(9, me.host).bind(10, waited);
+  q.bind(7, pid).bind(8, thread).bind_text(9, host).bind(10, waited);
   q.run();
   const std::int64_t id = sqlite3_last_insert_rowid(c.handle());
   if (id % 256 == 0) Query(c, "DELETE FROM diskcache_history WHERE id <= ?").bind(1, id - kHistoryRows).run();

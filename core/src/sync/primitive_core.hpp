@@ -46,8 +46,17 @@ class PrimitiveRows {
   // thread), or empty.
   std::string process_holder(Connection& c);
   void record(Connection& c, PrimitiveKind kind, const char* event, const std::string& holder, double waited);
+  // The same for an event about another holder (a force-release names the
+  // holder whose hold was broken, not the process that broke it).
+  void record_for(Connection& c, PrimitiveKind kind, const char* event, const HolderInfo& holder);
 
   const DbKey& db_key() const noexcept { return db_key_; }
+
+ private:
+  void insert_event(Connection& c, PrimitiveKind kind, const char* event, const std::string& holder,
+                    std::int64_t pid, std::int64_t thread, const std::string& host, double waited);
+
+ public:
   std::size_t slot() const noexcept { return slot_; }
 
  private:
