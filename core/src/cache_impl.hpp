@@ -164,12 +164,14 @@ template <class F>
 decltype(auto) Cache::Impl::freeing_space(F&& change) {
   const bool own_transaction = conn().tx_depth == 0;
   try {
+    // Inside a caller's transaction (a primitive's release) nothing is
+    // committed yet: the reserve is looked after by changes of their own.
     if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
       change();
-      keep_reserve();
+      if (own_transaction) keep_reserve();
     } else {
       decltype(auto) result = change();
-      keep_reserve();
+      if (own_transaction) keep_reserve();
       return result;
     }
   } catch (const IoError& e) {
