@@ -410,11 +410,11 @@ int check(Store& store, bool fix, bool json) {
   return warnings.isEmpty() || fix ? kOk : kNotFound;
 }
 
-// Redraws `body` every `interval` seconds (forever when iterations < 0).
+// Runs `body` every `interval` seconds until `iterations` (-1: for ever).
+// On a terminal: a screen cleared each time; piped or with --json: no
+// escapes, and with --json one compact JSON object per refresh (a line
+// each), for scripts to stream.
 template <class Body>
-// Refreshes until `iterations` (-1: for ever). On a terminal: a screen
-// cleared each time; piped or with --json: no escapes, and with --json one
-// compact JSON object per refresh (a line each), for scripts to stream.
 int watch(const QString& location, double interval, qint64 iterations, bool json, Body&& body) {
   const bool terminal = ::isatty(1) && !json;
   for (qint64 i = 0; iterations < 0 || i < iterations; ++i) {

@@ -101,7 +101,10 @@ struct Cache::Impl {
   decltype(auto) freeing_space(F&& change);
   static constexpr std::int64_t kReserveBytes = 512 << 10;
   bool give_back_reserve() noexcept;  // true when there was one to remove
-  void keep_reserve() noexcept;       // best effort; never throws
+  // Makes the reserve when this handle found it missing (at open, or after
+  // giving it back); otherwise only an atomic load. Best effort, never throws.
+  void keep_reserve() noexcept;
+  std::atomic<bool> reserve_missing{true};
 
  private:
   std::unique_ptr<detail::Connection> open_connection(bool for_setup);
@@ -164,14 +167,13 @@ template <class F>
 decltype(auto) Cache::Impl::freeing_space(F&& change) {
   const bool own_transaction = conn().tx_depth == 0;
   try {
-    // Inside a caller's transaction (a primitive's release) nothing is
-    // committed yet: the reserve is looked after by changes of their own.
     if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
       change();
-      if (own_transaction) keep_reserve();
+      keep_reserve();
+      return;  // done: only a full disk runs `change` again, below
     } else {
       decltype(auto) result = change();
-      if (own_transaction) keep_reserve();
+      keep_reserve();
       return result;
     }
   } catch (const IoError& e) {

@@ -104,13 +104,20 @@ namespace {
 std::string reserve_path(const std::filesystem::path& dir) { return (dir / "cache.db-reserve").string(); }
 }  // namespace
 
-bool Cache::Impl::give_back_reserve() noexcept { return ::unlink(reserve_path(dir).c_str()) == 0; }
+bool Cache::Impl::give_back_reserve() noexcept {
+  if (::unlink(reserve_path(dir).c_str()) != 0) return false;
+  reserve_missing = true;
+  return true;
+}
 
 void Cache::Impl::keep_reserve() noexcept {
-  if (options.read_only) return;
+  if (options.read_only || !reserve_missing.load(std::memory_order_relaxed)) return;
   const std::string path = reserve_path(dir);
   struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0) return;  // there (or something else is: left alone)
+  if (::lstat(path.c_str(), &st) == 0) {  // there (or something else is: left alone)
+    reserve_missing = false;
+    return;
+  }
   struct statvfs fs {};
   if (::statvfs(dir.c_str(), &fs) != 0 ||
       static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize) < 2 * kReserveBytes)
@@ -119,7 +126,11 @@ void Cache::Impl::keep_reserve() noexcept {
   if (fd < 0) return;
   const bool made = ::posix_fallocate(fd, 0, kReserveBytes) == 0;
   ::close(fd);
-  if (!made) ::unlink(path.c_str());
+  if (made) {
+    reserve_missing = false;
+  } else {
+    ::unlink(path.c_str());
+  }
 }
 
 double Cache::Impl::now() const {

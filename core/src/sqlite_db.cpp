@@ -52,9 +52,12 @@ std::string immutable_uri(const std::string& path) {
 }
 
 // True when a read-only connection can read nothing because SQLite cannot
-// create the -shm (and -wal) of a WAL database: a cleanly closed cache on
-// read-only media or in a folder this user may not write.
+// create the -shm (and -wal) of a WAL database: a cleanly closed cache (no
+// -wal) on read-only media or in a folder this user may not write.
 bool needs_immutable_open(sqlite3* db, const std::string& path) {
+  // A -wal beside it: writers may be at work (or a crash left it, which the
+  // plain open reads): never immutable then, which would read it wrong.
+  if (::access((path + "-wal").c_str(), F_OK) == 0) return false;
   const int rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
   if ((rc & 0xFF) != SQLITE_CANTOPEN) return false;
   const std::string dir = path.substr(0, path.find_last_of('/') + 1);
@@ -70,7 +73,7 @@ Connection::Connection(const Config& config) : config_(config) {
   if (rc == SQLITE_OK && config.read_only && needs_immutable_open(db_, config.path)) {
     // Read-only media: nobody can change the database there, so SQLite may
     // read it without locks or a -shm (immutable). What it shows is the
-    // database as last checkpointed; a WAL left beside it is not read.
+    // database as last closed (there is no -wal).
     sqlite3_close_v2(db_);
     db_ = nullptr;
     rc = sqlite3_open_v2(immutable_uri(config.path).c_str(), &db_, flags | SQLITE_OPEN_URI, nullptr);

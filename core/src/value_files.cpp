@@ -237,8 +237,7 @@ int ValueFiles::open_file(const std::string& name, struct stat& st) {
     throw CorruptCache("refusing value file " + full_path(name) + ": not a regular file (" +
                        file_kind(st.st_mode) + ")");
   }
-  // Regular files ignore O_NONBLOCK; cleared anyway so reads behave plainly.
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  // O_NONBLOCK stays set: a regular file ignores it (no extra syscall here).
   return fd;
 }
 

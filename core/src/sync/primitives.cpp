@@ -103,7 +103,7 @@ void Lock::release() {
   auto& core = *core_;
   const std::string me = core.object_holder_id();
   auto& c = core.impl->conn();
-  {
+  core.impl->freeing_space([&] {  // a release frees space: it works on a full disk too
     WriteScope scope(c, *core.impl->files);
     detail::FlatNesting flat(c);
     if (!held_ || !owns_lock_row(core, c, me) || !core.cache->erase(core.key))
@@ -113,7 +113,7 @@ void Lock::release() {
     core.rows.set_holder(c, me, 0, 0, std::nullopt);
     core.record(c, PrimitiveKind::Lock, "release", 0);
     scope.commit();
-  }
+  });
   held_ = false;
   core.released();
 }
