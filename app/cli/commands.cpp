@@ -311,7 +311,7 @@ void print_primitives(const std::vector<diskcache::PrimitiveInfo>& primitives, b
               .arg(kind, -9)
               .arg(key, -24)
               .arg(state, -5)
-              .arg(usage, -8)
+              .arg(usage, -14)
               .arg(held_for, -9)
               .arg(waiters, -18)
               .arg(holders));
@@ -321,7 +321,7 @@ void print_primitives(const std::vector<diskcache::PrimitiveInfo>& primitives, b
     const QString state = p.stale() ? "STALE" : (p.held ? "held" : "free");
     QString usage = p.bound ? QString("%1/%2").arg(p.in_use).arg(*p.bound) : QString::number(p.in_use);
     if (p.kind == diskcache::PrimitiveKind::Averager)
-      usage = p.mean ? QString("mean %1 of %2").arg(*p.mean).arg(p.samples) : "empty";
+      usage = p.mean ? QString("%1 (n=%2)").arg(*p.mean, 0, 'g', 4).arg(p.samples) : "empty";
     row(QString::fromStdString(std::string(diskcache::to_string(p.kind))), QString::fromStdString(p.key.repr()),
         state, usage, held_for_text(p), waiters_text(p), holder_text(p));
   }
