@@ -20,6 +20,7 @@
 #include "lock_command.hpp"
 #include "python_literal.hpp"
 #include "redis_source.hpp"
+#include "snapshot_json.hpp"
 #include "store.hpp"
 #include "value_text.hpp"
 
@@ -97,38 +98,6 @@ Value key_arg(const QString& text, const QCommandLineParser& o) {
   return parse_value(text, kind_of(o, "key-int", "key-float", "key-bytes"));
 }
 
-QJsonObject primitive_json(const diskcache::PrimitiveInfo& p) {
-  QJsonArray holders;
-  for (const auto& h : p.holders)
-    holders.append(QJsonObject{{"id", QString::fromStdString(h.id)},
-                               {"host", QString::fromStdString(h.host)},
-                               {"pid", static_cast<qint64>(h.pid)},
-                               {"thread", static_cast<qint64>(h.thread)},
-                               {"acquired_at", h.acquired_at},
-                               {"expires_at", h.expires_at ? QJsonValue(*h.expires_at) : QJsonValue()},
-                               {"count", static_cast<qint64>(h.count)},
-                               {"state", QString::fromStdString(std::string(diskcache::to_string(h.state)))}});
-  QJsonObject out{{"key", to_json(p.key)},
-                  {"kind", QString::fromStdString(std::string(diskcache::to_string(p.kind)))},
-                  {"registered", p.registered},
-                  {"held", p.held},
-                  {"stale", p.stale()},
-                  {"in_use", static_cast<qint64>(p.in_use)},
-                  {"holders", holders}};
-  QJsonArray waiters;
-  const double now = static_cast<double>(QDateTime::currentMSecsSinceEpoch()) / 1000.0;
-  for (const auto& w : p.waiters)
-    waiters.append(QJsonObject{{"pid", static_cast<qint64>(w.pid)},
-                               {"thread", static_cast<qint64>(w.thread)},
-                               {"since", w.since},
-                               {"waited_s", now - w.since}});
-  out["waiters"] = waiters;
-  if (p.bound) out["bound"] = static_cast<qint64>(*p.bound);
-  if (p.mean) out["mean"] = *p.mean;
-  if (p.kind == diskcache::PrimitiveKind::Averager) out["samples"] = static_cast<qint64>(p.samples);
-  return out;
-}
-
 QString holder_text(const diskcache::PrimitiveInfo& p) {
   if (!p.held) return "-";
   if (p.holders.empty()) return "unknown (Python?)";
@@ -160,17 +129,6 @@ Totals totals(Store& store) {
   return t;
 }
 
-QJsonObject direction_json(const diskcache::gpu::DirectionStats& d) {
-  return {{"bytes", static_cast<qint64>(d.bytes)},
-          {"operations", static_cast<qint64>(d.operations)},
-          {"failures", static_cast<qint64>(d.failures)},
-          {"latency_mean_ms", d.latency_mean_ms},
-          {"latency_p50_ms", d.latency_p50_ms},
-          {"latency_p95_ms", d.latency_p95_ms},
-          {"latency_p99_ms", d.latency_p99_ms},
-          {"throughput_bps", d.throughput_bps}};
-}
-
 // GPU transfer statistics published by Offloaders (side table, shard 000).
 std::vector<diskcache::gpu::TransferReport> transfer_reports(Store& store) {
   std::vector<diskcache::gpu::TransferReport> out;
@@ -188,17 +146,7 @@ int stats(Store& store, const QString& dir, bool json) {
   const auto transfers = transfer_reports(store);
   if (json) {
     QJsonArray gpu;
-    for (const auto& r : transfers)
-      gpu.append(QJsonObject{{"name", QString::fromStdString(r.name)},
-                             {"device", QString::fromStdString(r.device)},
-                             {"pid", static_cast<qint64>(r.pid)},
-                             {"updated", r.updated},
-                             {"offload", direction_json(r.offload)},
-                             {"load", direction_json(r.load)},
-                             {"pool", QJsonObject{{"blocks", static_cast<qint64>(r.pool.blocks)},
-                                                  {"block_bytes", static_cast<qint64>(r.pool.block_bytes)},
-                                                  {"in_use", static_cast<qint64>(r.pool.in_use)},
-                                                  {"high_water", static_cast<qint64>(r.pool.high_water)}}}});
+    for (const auto& r : transfers) gpu.append(dcview::transfer_json(r));
     print_json(QJsonObject{{"directory", dir},
                            {"count", static_cast<qint64>(t.count)},
                            {"volume", static_cast<qint64>(t.volume)},
@@ -242,7 +190,7 @@ int keys(Store& store, bool json, qint64 limit) {
     const diskcache::KeyRange range = shard->keys();
     for (const Value& key : range) {
       if (limit >= 0 && n++ >= limit) break;
-      json ? out.append(to_json(key)) : print(QString::fromStdString(key.repr()));
+      json ? out.append(dcview::value_json(key)) : print(QString::fromStdString(key.repr()));
     }
     warn_skipped(range.skipped());
   }
@@ -253,15 +201,15 @@ int keys(Store& store, bool json, qint64 limit) {
 int get(Store& store, const Value& key, bool json, bool raw) {
   auto entry = store.shard_for(key).get_entry(key);
   if (!entry) {
-    if (json) print_json(QJsonObject{{"key", to_json(key)}, {"found", false}});
+    if (json) print_json(QJsonObject{{"key", dcview::value_json(key)}, {"found", false}});
     return kNotFound;
   }
   if (json) {
-    print_json(QJsonObject{{"key", to_json(key)},
+    print_json(QJsonObject{{"key", dcview::value_json(key)},
                            {"found", true},
-                           {"value", to_json(entry->value)},
+                           {"value", dcview::value_json(entry->value)},
                            {"expire_time", entry->expire_time ? QJsonValue(*entry->expire_time) : QJsonValue()},
-                           {"tag", to_json(entry->tag)}});
+                           {"tag", dcview::value_json(entry->tag)}});
   } else if (raw && entry->value.type() == Value::Type::Text) {
     std::cout << entry->value.as_text() << std::flush;
   } else if (raw && entry->value.type() == Value::Type::Bytes) {
@@ -283,7 +231,8 @@ void print_line_json(const QJsonObject& v) { std::cout << QJsonDocument(v).toJso
 
 QJsonArray primitives_json(const std::vector<diskcache::PrimitiveInfo>& primitives) {
   QJsonArray out;
-  for (const auto& p : primitives) out.append(primitive_json(p));
+  const double now = static_cast<double>(QDateTime::currentMSecsSinceEpoch()) / 1000.0;
+  for (const auto& p : primitives) out.append(dcview::primitive_json(p, now));
   return out;
 }
 
@@ -363,7 +312,7 @@ int history(Store& store, const std::optional<Value>& only, bool json, qint64 li
     const QString kind = QString::fromStdString(std::string(diskcache::to_string(e.kind)));
     if (json) {
       out.append(QJsonObject{{"id", static_cast<qint64>(e.id)}, {"at", at}, {"event", QString::fromStdString(e.event)},
-                             {"kind", kind}, {"key", to_json(e.key)}, {"holder", QString::fromStdString(e.holder)},
+                             {"kind", kind}, {"key", dcview::value_json(e.key)}, {"holder", QString::fromStdString(e.holder)},
                              {"pid", static_cast<qint64>(e.pid)}, {"host", QString::fromStdString(e.host)},
                              {"waited_s", e.waited}});
     } else {

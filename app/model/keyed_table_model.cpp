@@ -23,6 +23,9 @@ QVariant KeyedTableModel::data(const QModelIndex& index, int role) const {
       return r.payload;
     case AlertRole:
       return r.alert;
+    case SortRole:
+      if (index.column() < r.sort.size() && !r.sort[index.column()].isNull()) return r.sort[index.column()];
+      return index.column() < r.cells.size() ? r.cells[index.column()] : QVariant();
     default:
       return {};
   }
@@ -66,7 +69,8 @@ void KeyedTableModel::merge(const QVector<KeyedRow>& rows) {
   for (int i = 0; i < rows_.size(); ++i) {
     const KeyedRow& fresh = rows[incoming.value(rows_[i].key)];
     present.insert(fresh.key);
-    if (fresh.cells != rows_[i].cells || fresh.alert != rows_[i].alert || fresh.payload != rows_[i].payload) {
+    if (fresh.cells != rows_[i].cells || fresh.alert != rows_[i].alert || fresh.payload != rows_[i].payload ||
+        fresh.sort != rows_[i].sort) {
       rows_[i] = fresh;
       if (run_start < 0) run_start = i;
     } else {

@@ -15,6 +15,9 @@ struct KeyedRow {
   QVector<QVariant> cells;  // one per column (display values)
   bool alert = false;       // to stand out (e.g. a stale lock): AlertRole
   QVariant payload;         // for actions (e.g. the cache key)
+  // What each column sorts by (SortRole) where it differs from its text
+  // (durations, times, counts); missing or null entries sort by the text.
+  QVector<QVariant> sort = {};
 };
 
 class KeyedTableModel : public QAbstractTableModel {
@@ -36,10 +39,11 @@ class KeyedTableModel : public QAbstractTableModel {
   const KeyedRow& row(int index) const { return rows_.at(index); }
   int find(const QString& key) const;
 
-  // Roles returning KeyedRow::payload and KeyedRow::alert (the view colours
-  // alert rows; this library has no Qt GUI dependency).
+  // Roles returning KeyedRow::payload, KeyedRow::alert (the view colours
+  // alert rows; this library has no Qt GUI dependency) and the sort value.
   static constexpr int PayloadRole = Qt::UserRole;
   static constexpr int AlertRole = Qt::UserRole + 1;
+  static constexpr int SortRole = Qt::UserRole + 2;
 
  private:
   QStringList headers_;

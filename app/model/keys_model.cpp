@@ -57,10 +57,11 @@ QString kind_cell(int mode, int value_type) {
 }
 
 KeysModel::Page run_query(QString db_path, QString search, int column, Qt::SortOrder order, qint64 offset,
-                          quint64 generation) {
+                          qint64 limit, bool replace, quint64 generation) {
   KeysModel::Page page;
   page.generation = generation;
   page.offset = offset;
+  page.replace = replace;
   // Nothing in the directory is trusted: a FIFO would block the open for
   // ever, a symlink would browse another database.
   struct stat db_stat {};
@@ -117,7 +118,7 @@ KeysModel::Page run_query(QString db_path, QString search, int column, Qt::SortO
                       "CASE WHEN filename IS NULL THEN length(value) ELSE size END AS stored_size, "
                       "store_time, expire_time, tag FROM Cache" + where +
                       " ORDER BY " + order_by(column) + direction + ", rowid" + direction +
-                      QString(" LIMIT %1 OFFSET %2").arg(KeysModel::kPage).arg(offset);
+                      QString(" LIMIT %1 OFFSET %2").arg(limit).arg(offset);
   sqlite3_stmt* st = prepare(sql);
   if (!st) return page;
   int step;
@@ -148,7 +149,9 @@ KeysModel::KeysModel(QObject* parent) : QAbstractTableModel(parent) {
     if (page.generation == generation_) {
       error_ = page.error;
       if (page.total >= 0) total_ = page.total;
-      if (!page.rows.isEmpty() && page.offset == rows_.size()) {
+      if (page.replace) {
+        replace_rows(std::move(page.rows));
+      } else if (!page.rows.isEmpty() && page.offset == rows_.size()) {
         beginInsertRows({}, rows_.size(), rows_.size() + page.rows.size() - 1);
         rows_ += page.rows;
         endInsertRows();
@@ -186,14 +189,37 @@ void KeysModel::reload() {
   if (!db_path_.isEmpty()) request(0);
 }
 
-void KeysModel::request(qint64 offset) {
+void KeysModel::refresh() {
+  if (db_path_.isEmpty() || watcher_.isRunning()) return;
+  request(0, std::max<qint64>(kPage, rows_.size()), true);
+}
+
+void KeysModel::request(qint64 offset, qint64 limit, bool replace) {
   if (db_path_.isEmpty()) return;
   if (watcher_.isRunning()) {
     pending_ = true;  // the finished handler starts the current query
     return;
   }
   pending_ = true;
-  watcher_.setFuture(QtConcurrent::run(run_query, db_path_, search_, sort_column_, sort_order_, offset, generation_));
+  watcher_.setFuture(
+      QtConcurrent::run(run_query, db_path_, search_, sort_column_, sort_order_, offset, limit, replace, generation_));
+}
+
+// Rows that stay are changed in place, the rest removed or appended.
+void KeysModel::replace_rows(QVector<Row> fresh) {
+  const qsizetype common = std::min(rows_.size(), fresh.size());
+  if (fresh.size() < rows_.size()) {
+    beginRemoveRows({}, fresh.size(), rows_.size() - 1);
+    rows_.resize(fresh.size());
+    endRemoveRows();
+  }
+  for (qsizetype i = 0; i < common; ++i) rows_[i] = std::move(fresh[i]);
+  if (common > 0) emit dataChanged(index(0, 0), index(common - 1, ColumnCount - 1));
+  if (fresh.size() > common) {
+    beginInsertRows({}, common, fresh.size() - 1);
+    for (qsizetype i = common; i < fresh.size(); ++i) rows_.push_back(std::move(fresh[i]));
+    endInsertRows();
+  }
 }
 
 int KeysModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : rows_.size(); }

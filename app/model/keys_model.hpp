@@ -26,6 +26,10 @@ class KeysModel : public QAbstractTableModel {
   // (case-insensitive for ASCII), bytes and pickled keys by their bytes.
   void set_search(const QString& text);
   void sort(int column, Qt::SortOrder order = Qt::AscendingOrder) override;
+  // Reads the rows loaded so far (at least a page) and the total again,
+  // updating rows in place: the view keeps its scroll position and
+  // selection. Does nothing while a query is running (the next call will).
+  void refresh();
 
   // Matching keys in the database (from a COUNT query); -1 until known.
   qint64 total() const { return total_; }
@@ -48,7 +52,8 @@ class KeysModel : public QAbstractTableModel {
   struct Page {
     quint64 generation = 0;
     qint64 offset = 0;
-    qint64 total = -1;  // filled by the first page of a query
+    qint64 total = -1;      // filled by the first page of a query
+    bool replace = false;   // a refresh: these rows replace those loaded
     QVector<Row> rows;
     QString error;
   };
@@ -58,7 +63,8 @@ class KeysModel : public QAbstractTableModel {
 
  private:
   void reload();
-  void request(qint64 offset);
+  void request(qint64 offset, qint64 limit = kPage, bool replace = false);
+  void replace_rows(QVector<Row> fresh);
 
   QString db_path_, search_;
   int sort_column_ = Key;

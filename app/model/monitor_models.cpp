@@ -24,6 +24,14 @@ QString holders_of(const PrimitiveInfo& p) {
   return parts.join("; ");
 }
 
+// "2, longest 3 s" for the C++ threads waiting, or empty; sorts by count.
+QString waiters_of(const PrimitiveInfo& p, double now) {
+  if (p.waiters.empty()) return {};
+  double since = p.waiters.front().since;
+  for (const auto& w : p.waiters) since = std::min(since, w.since);
+  return QString("%1, longest %2").arg(p.waiters.size()).arg(duration_text(now - since));
+}
+
 void push_point(QVector<QPointF>& series, QPointF point, int limit) {
   series.push_back(point);
   if (series.size() > limit) series.remove(0, series.size() - limit);
@@ -33,11 +41,11 @@ void push_point(QVector<QPointF>& series, QPointF point, int limit) {
 
 MonitorModels::MonitorModels(QObject* parent)
     : QObject(parent),
-      locks({"Key", "Kind", "State", "Holder", "Held for", "Expires in"}),
-      semaphores({"Key", "In use / bound", "State", "Holders"}),
+      locks({"Key", "Kind", "State", "Holder", "Held for", "Expires in", "Waiting"}),
+      semaphores({"Key", "In use / bound", "State", "Waiting", "Holders"}),
       averagers({"Key", "Mean", "Samples"}),
-      transfers({"Offloader", "Direction", "Operations", "Failures", "MB moved", "MB/s", "p50 ms", "p99 ms",
-                 "Pool in use / blocks (high water)"}),
+      transfers({"Offloader", "Device", "Direction", "Operations", "Failures", "MB moved", "Avg MB/s per transfer",
+                 "p50 ms", "p99 ms", "Pool in use / blocks (high water)"}),
       history({"Time", "Key", "Event", "Holder", "Waited"}) {}
 
 std::shared_ptr<const PreparedRows> MonitorModels::prepare(const Snapshot& s) {
@@ -47,35 +55,45 @@ std::shared_ptr<const PreparedRows> MonitorModels::prepare(const Snapshot& s) {
     const PrimitiveInfo& p = sp.info;
     const QString key = key_text(p.key);
     const QVariant payload = QVariant::fromValue(KeyRef{p.key, sp.shard});
+    const QVariant waiting_sort = QVariant::fromValue<qlonglong>(static_cast<qlonglong>(p.waiters.size()));
     switch (p.kind) {
       case PrimitiveKind::Lock:
       case PrimitiveKind::RLock: {
         QString held_for, expires;
-        if (p.held && !p.holders.empty()) held_for = duration_text(now - p.holders.front().acquired_at);
-        if (p.held && !p.holders.empty() && p.holders.front().expires_at)
-          expires = duration_text(*p.holders.front().expires_at - now);
-        else if (p.expire_time)
-          expires = duration_text(*p.expire_time - now);
+        QVariant held_sort, expires_sort;  // constant while held: a refresh does not re-sort
+        if (p.held && !p.holders.empty()) {
+          held_for = duration_text(now - p.holders.front().acquired_at);
+          held_sort = -p.holders.front().acquired_at;
+        }
+        std::optional<double> expires_at = p.expire_time;
+        if (p.held && !p.holders.empty() && p.holders.front().expires_at) expires_at = p.holders.front().expires_at;
+        if (expires_at) {
+          expires = duration_text(*expires_at - now);
+          expires_sort = *expires_at;
+        }
         rows->locks.push_back({key,
-                             {key, p.kind == PrimitiveKind::Lock ? "Lock" : QString("RLock (depth %1)").arg(p.in_use),
-                              state_of(p), holders_of(p), held_for, expires},
-                             p.stale(),
-                             payload});
+                               {key, p.kind == PrimitiveKind::Lock ? "Lock" : QString("RLock (depth %1)").arg(p.in_use),
+                                state_of(p), holders_of(p), held_for, expires, waiters_of(p, now)},
+                               p.stale(),
+                               payload,
+                               {{}, {}, {}, {}, held_sort, expires_sort, waiting_sort}});
         break;
       }
       case PrimitiveKind::Semaphore:
         rows->semaphores.push_back({key,
-                            {key, QString("%1 / %2").arg(p.in_use).arg(p.bound ? QString::number(*p.bound) : "?"),
-                             state_of(p), holders_of(p)},
-                            p.stale(),
-                            payload});
+                                    {key, QString("%1 / %2").arg(p.in_use).arg(p.bound ? QString::number(*p.bound) : "?"),
+                                     state_of(p), waiters_of(p, now), holders_of(p)},
+                                    p.stale(),
+                                    payload,
+                                    {{}, QVariant::fromValue<qlonglong>(p.in_use), {}, waiting_sort, {}}});
         break;
       case PrimitiveKind::Averager:
         rows->averagers.push_back({key,
-                            {key, p.mean ? QString::number(*p.mean, 'f', 3) : QString("-"),
-                             QVariant::fromValue<qlonglong>(p.samples)},
-                            false,
-                            payload});
+                                   {key, p.mean ? QString::number(*p.mean, 'g', 6) : QString("-"),
+                                    QVariant::fromValue<qlonglong>(p.samples)},
+                                   false,
+                                   payload,
+                                   {{}, p.mean ? QVariant(*p.mean) : QVariant(), {}}});
         break;
     }
   }
@@ -83,19 +101,25 @@ std::shared_ptr<const PreparedRows> MonitorModels::prepare(const Snapshot& s) {
 }
 
 void MonitorModels::apply(const Snapshot& s) {
-  // The header only: copying a thousand primitives every refresh is GUI time.
-  last_ = Snapshot{s.directory, s.error, s.skipped, s.taken, s.elapsed_ms, s.overview, {}, {}, {}, nullptr};
-  if (!s.ok()) {
+  if (!s.ok()) {  // keep the tables; the header says what went wrong
+    auto failed = std::make_shared<Snapshot>(*last_);
+    failed->error = s.error;
+    failed->taken = s.taken;
+    last_ = std::move(failed);
     emit applied();
     return;
   }
-  if (!first_.isValid()) first_ = s.taken;
-  const double x = first_.msecsTo(s.taken) / 1000.0;
+  last_ = std::make_shared<const Snapshot>(s);
+  const double x = static_cast<double>(s.taken.toMSecsSinceEpoch());
 
   const auto rows = s.prepared ? s.prepared : prepare(s);
-  for (const ShardPrimitive& sp : s.primitives)
+  holdings.clear();
+  for (const ShardPrimitive& sp : s.primitives) {
     if (sp.info.kind == PrimitiveKind::Averager && sp.info.mean)
       push_point(averager_means[key_text(sp.info.key)], {x, *sp.info.mean}, kSeriesPoints);
+    for (const auto& h : sp.info.holders)
+      holdings[key_text(sp.info.key)].push_back({QString::fromStdString(h.id), h.acquired_at, h.pid});
+  }
   locks.merge(rows->locks);
   semaphores.merge(rows->semaphores);
   averagers.merge(rows->averagers);
@@ -103,42 +127,56 @@ void MonitorModels::apply(const Snapshot& s) {
   QVector<KeyedRow> transfer_rows;
   for (const auto& r : s.transfers) {
     const QString name = QString::fromStdString(r.name);
+    const QString device = QString::fromStdString(r.device);
     const QString pool = QString("%1 / %2 (%3)").arg(r.pool.in_use).arg(r.pool.blocks).arg(r.pool.high_water);
     for (auto [label, d] : {std::pair{QString("offload"), r.offload}, std::pair{QString("load"), r.load}}) {
       const QString series = name + " " + label;
       transfer_rows.push_back({series,
-                               {name, label, QVariant::fromValue<qlonglong>(d.operations),
+                               {name, device, label, QVariant::fromValue<qlonglong>(d.operations),
                                 QVariant::fromValue<qlonglong>(d.failures), QString::number(d.bytes / 1e6, 'f', 1),
                                 QString::number(d.throughput_bps / 1e6, 'f', 1),
                                 QString::number(d.latency_p50_ms, 'f', 2), QString::number(d.latency_p99_ms, 'f', 2),
                                 pool},
                                d.failures > 0,
-                               name});
-      // The chart shows the rate between snapshots, not the lifetime average.
+                               name,
+                               {{}, {}, {}, {}, {}, QVariant::fromValue<qlonglong>(d.bytes), d.throughput_bps,
+                                d.latency_p50_ms, d.latency_p99_ms, {}}});
+      // The chart shows the rate between snapshots, not the per-transfer average.
       if (auto it = last_bytes_.find(series); it != last_bytes_.end() && x > it->first)
-        push_point(throughput_mbps[series], {x, (d.bytes - it->second) / 1e6 / (x - it->first)}, kSeriesPoints);
+        push_point(throughput_mbps[series], {x, (d.bytes - it->second) / 1e6 / ((x - it->first) / 1000.0)},
+                   kSeriesPoints);
       last_bytes_[series] = {x, d.bytes};
     }
   }
   transfers.merge(transfer_rows);
 
-  if (!s.new_events.empty() && s.new_events.front().id <= last_event_id_) {
-    history.append_window({}, 0);  // the history restarted (a reopened or replaced store): start over
+  if (s.history_restarted) {  // a reopened or replaced store: its history starts over
+    history.append_window({}, 0);
     events.clear();
+    last_event_id_.clear();
   }
-  if (!s.new_events.empty()) last_event_id_ = s.new_events.back().id;
-  for (const auto& e : s.new_events) events.push_back(e);
+  std::vector<ShardEvent> fresh;  // events not shown yet (a second source may repeat some)
+  for (const auto& e : s.new_events) {
+    auto& newest = last_event_id_[e.shard];
+    if (e.event.id <= newest) continue;
+    newest = e.event.id;
+    fresh.push_back(e);
+    events.push_back(e.event);
+  }
   if (events.size() > kTimelineEvents) events.remove(0, events.size() - kTimelineEvents);
   QVector<KeyedRow> history_rows;  // only those the window keeps (formatting times is not free)
-  const std::size_t shown = std::min<std::size_t>(s.new_events.size(), kHistoryRows);
-  for (const auto& e : std::span(s.new_events).last(shown)) {
+  const std::size_t shown = std::min<std::size_t>(fresh.size(), kHistoryRows);
+  for (const auto& [shard, e] : std::span(fresh).last(shown)) {
     const QString event = QString::fromStdString(e.event);
-    history_rows.push_back({QString::number(e.id),
-                           {QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(e.at * 1000)).toString("HH:mm:ss.zzz"),
-                            key_text(e.key), event, QString("%1 pid %2").arg(QString::fromStdString(e.host)).arg(e.pid),
-                            QString("%1 ms").arg(e.waited * 1000, 0, 'f', 1)},
-                           event == "force-release" || event == "timeout",
-                           {}});
+    // Only an acquisition (or a timeout) waited; a release has nothing to say there.
+    const bool waited = event == "acquire" || event == "timeout";
+    history_rows.push_back({QString("%1:%2").arg(shard).arg(e.id),
+                            {QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(e.at * 1000)).toString("HH:mm:ss.zzz"),
+                             key_text(e.key), event, QString("%1 pid %2").arg(QString::fromStdString(e.host)).arg(e.pid),
+                             waited ? precise_duration_text(e.waited) : QString()},
+                            event == "force-release" || event == "timeout",
+                            {},
+                            {e.at, {}, {}, {}, waited ? QVariant(e.waited) : QVariant(-1.0)}});
   }
   history.append_window(std::move(history_rows), kHistoryRows);
   emit applied();

@@ -1,6 +1,8 @@
 // The monitor's tables, fed by snapshots: locks and RLocks, semaphores,
 // averagers, GPU transfers and recent history events; plus the series the
-// charts draw (GPU throughput between snapshots, averager means).
+// charts draw (GPU throughput between snapshots, averager means) and the
+// current holdings the timeline draws. Units: durations as duration_text,
+// rates in MB/s (10^6 bytes), sizes in MB or KiB/MiB as labelled.
 #pragma once
 
 #include <QMap>
@@ -30,17 +32,24 @@ class MonitorModels : public QObject {
   KeyedTableModel transfers;
   KeyedTableModel history;     // the latest kHistoryRows events, oldest first
 
-  // Chart series, x = seconds since the first snapshot.
-  QMap<QString, QVector<QPointF>> throughput_mbps;  // "<offloader> offload|load"
+  // Chart series, x = the snapshot's time (ms since the Unix epoch).
+  QMap<QString, QVector<QPointF>> throughput_mbps;  // "<offloader> offload|load": MB/s between snapshots
   QMap<QString, QVector<QPointF>> averager_means;   // per averager key
 
   // Recent history events (oldest first, at most kTimelineEvents) for the
   // timeline.
   QVector<diskcache::HistoryEvent> events;
+  // Who holds each lock and semaphore now, from their holder records (an
+  // acquire event may have aged out of the history long ago).
+  struct Holding {
+    QString holder;     // the holder's id, as history events name it
+    double since = 0;   // acquired at (Unix seconds)
+    qint64 pid = 0;
+  };
+  QMap<QString, QVector<Holding>> holdings;  // per key_text
 
-  // The latest snapshot's header: directory, time, error, overview (its
-  // primitives, transfers and events live on in the tables above).
-  const Snapshot& last() const { return last_; }
+  // The latest snapshot, whole (what the window shows; exported as is).
+  const Snapshot& last() const { return *last_; }
   // Merges a snapshot into the tables (GUI thread). Uses snapshot.prepared
   // when the poller built the rows already.
   void apply(const Snapshot& snapshot);
@@ -55,10 +64,9 @@ class MonitorModels : public QObject {
   void applied();
 
  private:
-  Snapshot last_;
-  QDateTime first_;
+  std::shared_ptr<const Snapshot> last_ = std::make_shared<const Snapshot>();
   QMap<QString, QPair<double, qint64>> last_bytes_;  // series name -> (x, bytes)
-  std::int64_t last_event_id_ = 0;
+  QMap<int, std::int64_t> last_event_id_;  // shard -> newest history id shown (no row twice)
 };
 
 }  // namespace dcview

@@ -39,13 +39,16 @@ Snapshot SnapshotSource::collect() {
 void SnapshotSource::collect_redis(Snapshot& s) {
   if (!redis_) {
     redis_ = std::make_unique<RedisSource>(directory_.toStdString());
-    last_event_id_ = 0;
+    last_event_ids_.assign(1, 0);
+    s.history_restarted = true;
   }
   s.overview.shards = redis_->servers();
   s.overview.eviction_policy = redis_->servers() > 1 ? "redis (quorum)" : "redis";
   for (auto& info : redis_->primitives()) s.primitives.push_back({0, std::move(info)});
-  s.new_events = redis_->history(last_event_id_, 2000);
-  if (!s.new_events.empty()) last_event_id_ = s.new_events.back().id;
+  for (auto& e : redis_->history(last_event_ids_[0], kEventsPerRefresh)) {
+    last_event_ids_[0] = e.id;
+    s.new_events.push_back({0, std::move(e)});
+  }
 }
 
 void SnapshotSource::collect_directory(Snapshot& s) {
@@ -54,7 +57,8 @@ void SnapshotSource::collect_directory(Snapshot& s) {
   if (!store_) {
     store_ = std::make_unique<Store>(directory_.toStdString(), false);
     opened_identity_ = now_identity;
-    last_event_id_ = 0;
+    last_event_ids_.assign(store_->shards().size(), 0);
+    s.history_restarted = true;
     python_rlocks_.clear();
   }
   auto& shards = store_->shards();
@@ -71,12 +75,14 @@ void SnapshotSource::collect_directory(Snapshot& s) {
     s.overview.misses += stats.misses;
     for (auto& info : primitives_of(i, *shard, s.skipped))
       s.primitives.push_back({static_cast<int>(i), std::move(info)});
-    auto events = diskcache::primitive_history(*shard, shards.size() == 1 ? last_event_id_ : 0, 2000, &s.skipped);
-    if (shards.size() == 1) {
-      if (!events.empty()) last_event_id_ = events.back().id;
-      std::move(events.begin(), events.end(), std::back_inserter(s.new_events));
+    for (auto& e : diskcache::primitive_history(*shard, last_event_ids_[i], kEventsPerRefresh, &s.skipped)) {
+      last_event_ids_[i] = e.id;
+      s.new_events.push_back({static_cast<int>(i), std::move(e)});
     }
   }
+  // The shards' events interleaved in time (each shard's are in order).
+  std::stable_sort(s.new_events.begin(), s.new_events.end(),
+                   [](const ShardEvent& a, const ShardEvent& b) { return a.event.at < b.event.at; });
   for (auto& [name, value] : shards.front()->side_list(diskcache::gpu::kStatsSpace, &s.skipped))
     if (name.type() == diskcache::Value::Type::Text)
       s.transfers.push_back(diskcache::gpu::report_from_value(name.as_text(), value));
@@ -119,6 +125,14 @@ QString duration_text(double seconds) {
   if (seconds < 120) return QString("%1 s").arg(static_cast<qint64>(seconds));
   if (seconds < 7200) return QString("%1 min").arg(static_cast<qint64>(seconds / 60));
   return QString("%1 h").arg(seconds / 3600, 0, 'f', 1);
+}
+
+QString precise_duration_text(double seconds) {
+  const double ms = seconds * 1000;
+  if (ms < 10) return QString("%1 ms").arg(std::max(0.0, ms), 0, 'f', 1);
+  if (ms < 1000) return QString("%1 ms").arg(static_cast<qint64>(ms));
+  if (seconds < 120) return QString("%1 s").arg(seconds, 0, 'f', 1);
+  return duration_text(seconds);
 }
 
 }  // namespace dcview

@@ -39,6 +39,13 @@ struct KeyRef {
   friend bool operator==(const KeyRef&, const KeyRef&) = default;
 };
 
+// A history event and the shard (0 for a plain cache) it was read from:
+// event ids are per shard.
+struct ShardEvent {
+  int shard = 0;
+  diskcache::HistoryEvent event;
+};
+
 struct PreparedRows;  // monitor_models.hpp
 
 struct Snapshot {
@@ -52,7 +59,11 @@ struct Snapshot {
   Overview overview;
   std::vector<ShardPrimitive> primitives;
   std::vector<diskcache::gpu::TransferReport> transfers;
-  std::vector<diskcache::HistoryEvent> new_events;  // since the previous snapshot
+  // Every shard's events since the previous snapshot, oldest first.
+  std::vector<ShardEvent> new_events;
+  // The history was read from its start (first look, or a reopened or
+  // replaced store): earlier events are not continued by these.
+  bool history_restarted = false;
   std::shared_ptr<const PreparedRows> prepared;     // table rows, when built off the GUI thread
   bool ok() const { return error.isEmpty(); }
 };
@@ -68,6 +79,8 @@ class SnapshotSource {
   // Python RLocks are recognised by their value: each snapshot scans a
   // slice of kScanSlice rows of each shard (a bounded cost per refresh).
   static constexpr std::int64_t kScanSlice = 10000;
+  // History events read per shard and refresh (the rest come next time).
+  static constexpr std::size_t kEventsPerRefresh = 2000;
 
  private:
   // The database file's identity when the store was opened: a replaced
@@ -93,14 +106,19 @@ class SnapshotSource {
   std::unique_ptr<RedisSource> redis_;
   std::pair<quint64, quint64> opened_identity_{0, 0};
   std::vector<RLockFollow> python_rlocks_;  // per shard
-  std::int64_t last_event_id_ = 0;
+  std::vector<std::int64_t> last_event_ids_;  // per shard (or server set): the newest event seen
 };
 
 // The Averager's running mean history is not stored; the monitor keeps the
 // means it saw (see AveragerModel). Helpers shared by models and the app:
 QString key_text(const diskcache::Value& key);
 QString holder_text(const diskcache::HolderInfo& holder);
+// Durations for tables refreshed every second: whole seconds, minutes or
+// hours ("< 1 s", "42 s", "3 min", "1.5 h").
 QString duration_text(double seconds);
+// Durations measured once (a wait): "0.4 ms", "37 ms", "1.2 s", then as
+// duration_text.
+QString precise_duration_text(double seconds);
 
 }  // namespace dcview
 

@@ -1,6 +1,8 @@
 #include "charts.hpp"
 
+#include <QDateTime>
 #include <QtCharts/QChart>
+#include <QtCharts/QDateTimeAxis>
 #include <QtCharts/QLineSeries>
 #include <QtCharts/QValueAxis>
 #include <algorithm>
@@ -11,8 +13,9 @@ SeriesChart::SeriesChart(const QString& title, const QString& y_label, QWidget* 
     : QChartView(new QChart, parent) {
   chart()->setTitle(title);
   chart()->legend()->setAlignment(Qt::AlignBottom);
-  auto* x = new QValueAxis;
-  x->setTitleText("seconds");
+  auto* x = new QDateTimeAxis;
+  x->setFormat("HH:mm:ss");
+  x->setTickCount(5);
   auto* y = new QValueAxis;
   y->setTitleText(y_label);
   chart()->addAxis(x, Qt::AlignBottom);
@@ -33,7 +36,7 @@ void SeriesChart::show_series(const QMap<QString, QVector<QPointF>>& series) {
       c->removeSeries(it.value());
       delete it.value();
     }
-  double x_min = 0, x_max = 1, y_max = 1;
+  double x_min = 0, x_max = 1, y_max = 0;
   bool any = false;
   for (auto it = series.begin(); it != series.end(); ++it) {
     QLineSeries* line = existing.value(it.key());
@@ -52,8 +55,13 @@ void SeriesChart::show_series(const QMap<QString, QVector<QPointF>>& series) {
       any = true;
     }
   }
-  c->axes(Qt::Horizontal).front()->setRange(x_min, std::max(x_max, x_min + 1));
-  c->axes(Qt::Vertical).front()->setRange(0, y_max * 1.1);
+  if (!any) x_min = x_max = static_cast<double>(QDateTime::currentMSecsSinceEpoch());
+  static_cast<QDateTimeAxis*>(c->axes(Qt::Horizontal).front())
+      ->setRange(QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(x_min)),
+                 QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(std::max(x_max, x_min + 1000))));
+  auto* y = static_cast<QValueAxis*>(c->axes(Qt::Vertical).front());
+  y->setRange(0, y_max > 0 ? y_max * 1.1 : 1);
+  y->applyNiceNumbers();  // ticks at 1, 2, 2.5 or 5 times a power of ten
 }
 
 }  // namespace dcview

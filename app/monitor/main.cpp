@@ -1,7 +1,10 @@
-// diskcache-monitor [DIRECTORY | redis://host:port[/db]] [--interval MS] [--screenshot FILE.png [--delay MS]]
+// diskcache-monitor [DIRECTORY | redis://host:port[/db]] [--interval MS] [--tab NAME]
+//                   [--screenshot FILE.png [--delay MS]] [--export-json FILE]
 // Watches a cache or fanout directory live (read-only unless a person asks
 // for a write). --screenshot renders the window (also offscreen, for
 // headless machines), writes the PNG after the first refreshes and exits.
+// --export-json takes one snapshot, the one the window would show, writes
+// it as JSON and exits, without a window or a display.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QSettings>
@@ -10,6 +13,7 @@
 #include <optional>
 
 #include "main_window.hpp"
+#include "snapshot_json.hpp"
 
 namespace {
 
@@ -40,7 +44,11 @@ int main(int argc, char** argv) {
   QCommandLineOption screenshot("screenshot", "write a PNG of the window to FILE and exit", "file");
   QCommandLineOption delay("delay", "with --screenshot: milliseconds to watch first (default 4000)", "ms", "4000");
   QCommandLineOption tab("tab", "tab to show first (e.g. Locks, Timeline)", "name");
-  parser.addOptions({interval, screenshot, delay, tab});
+  QCommandLineOption export_json("export-json",
+                                 "take one snapshot, write it to FILE as JSON (what the window would show) and exit; "
+                                 "needs no display",
+                                 "file");
+  parser.addOptions({interval, screenshot, delay, tab, export_json});
   // Arguments are read before any window system is touched: help and
   // argument errors work without a display.
   QStringList arguments;
@@ -58,6 +66,25 @@ int main(int argc, char** argv) {
   const auto interval_ms = milliseconds_option(parser, interval, 50, 3600000);
   const auto delay_ms = milliseconds_option(parser, delay, 0, 3600000);
   if (!interval_ms || !delay_ms) return 2;
+  if (parser.isSet(export_json)) {
+    const QString location = parser.positionalArguments().value(0);
+    if (location.isEmpty()) {
+      std::fprintf(stderr, "diskcache-monitor: --export-json needs a directory or redis:// location\n");
+      return 2;
+    }
+    QCoreApplication app(argc, argv);  // Qt Core only: no display
+    const dcview::Snapshot snapshot = dcview::SnapshotSource(location).collect();
+    if (!snapshot.ok()) {
+      std::fprintf(stderr, "diskcache-monitor: cannot read %s: %s\n", qPrintable(location), qPrintable(snapshot.error));
+      return 1;
+    }
+    const QString error = dcview::write_snapshot_json(snapshot, parser.value(export_json));
+    if (!error.isEmpty()) {
+      std::fprintf(stderr, "diskcache-monitor: %s\n", qPrintable(error));
+      return 1;
+    }
+    return 0;
+  }
 
   QApplication app(argc, argv);
   QApplication::setOrganizationName("diskcache-cpp");

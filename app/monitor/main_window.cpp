@@ -29,79 +29,35 @@
 #include <functional>
 
 #include "charts.hpp"
+#include "filtered_table.hpp"
 #include "diskcache/error.hpp"
 #include "keys_model.hpp"
+#include "snapshot_json.hpp"
 #include "redis_source.hpp"
 #include "timeline.hpp"
 
 namespace dcview {
 namespace {
 
-// Colours the rows a KeyedTableModel marks as alerts (stale locks, failures).
-class AlertColours : public QIdentityProxyModel {
+// A table above a chart: the chart gets two thirds of the height until a
+// person moves the handle. (Stretch factors alone leave the chart at its
+// minimum when its tab is the first one shown: the splitter is sized from
+// the table's size hint then.)
+class TableOverChart : public QSplitter {
  public:
-  using QIdentityProxyModel::QIdentityProxyModel;
-  QVariant data(const QModelIndex& index, int role) const override {
-    if ((role == Qt::BackgroundRole || role == Qt::ForegroundRole) &&
-        QIdentityProxyModel::data(index, KeyedTableModel::AlertRole).toBool())
-      return role == Qt::BackgroundRole ? QColor(255, 205, 200) : QColor(120, 0, 0);
-    return QIdentityProxyModel::data(index, role);
+  explicit TableOverChart(QWidget* parent) : QSplitter(Qt::Vertical, parent) {
+    connect(this, &QSplitter::splitterMoved, this, [this] { moved_by_hand_ = true; });
   }
-};
-
-// A table that fits its columns to its first rows once, when it is first
-// visible with rows. Measuring on every refresh, or measuring tables nobody
-// looks at, would cost the GUI thread tens of milliseconds on large tables.
-class FittedTable : public QTableView {
- public:
-  using QTableView::QTableView;
 
  protected:
-  void showEvent(QShowEvent* event) override {
-    QTableView::showEvent(event);
-    fit_once();
-  }
-  void rowsInserted(const QModelIndex& parent, int start, int end) override {
-    QTableView::rowsInserted(parent, start, end);
-    if (!fitted_ && isVisible()) QTimer::singleShot(0, this, &FittedTable::fit_once);  // after the insert's layout
+  void resizeEvent(QResizeEvent* event) override {
+    QSplitter::resizeEvent(event);
+    if (!moved_by_hand_ && count() == 2 && height() > 0) setSizes({height() / 3, height() - height() / 3});
   }
 
  private:
-  void fit_once() {
-    if (fitted_ || !isVisible() || !model() || model()->rowCount() == 0) return;
-    resizeColumnsToContents();
-    fitted_ = true;
-  }
-  bool fitted_ = false;
+  bool moved_by_hand_ = false;
 };
-
-QTableView* make_table(QAbstractItemModel* model, QWidget* parent) {
-  auto* view = new FittedTable(parent);
-  auto* colours = new AlertColours(view);
-  colours->setSourceModel(model);
-  view->setModel(colours);
-  view->setSelectionBehavior(QAbstractItemView::SelectRows);
-  view->setSelectionMode(QAbstractItemView::SingleSelection);
-  view->setAlternatingRowColors(true);
-  view->horizontalHeader()->setStretchLastSection(true);
-  view->horizontalHeader()->setResizeContentsPrecision(32);  // measure 32 rows, not 1000
-  view->verticalHeader()->setVisible(false);
-  view->setWordWrap(false);
-  return view;
-}
-
-// A table above a chart, in a splitter that gives the chart two thirds.
-QSplitter* table_over_chart(QAbstractItemModel* model, const QString& title, const QString& y_label,
-                            QTableView*& table, SeriesChart*& chart) {
-  auto* split = new QSplitter(Qt::Vertical);
-  table = make_table(model, split);
-  chart = new SeriesChart(title, y_label, split);
-  split->addWidget(table);
-  split->addWidget(chart);
-  split->setStretchFactor(0, 1);
-  split->setStretchFactor(1, 2);
-  return split;
-}
 
 QString human_bytes(qint64 n) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -112,17 +68,6 @@ QString human_bytes(qint64 n) {
     ++u;
   }
   return QString("%1 %2").arg(v, 0, 'f', u ? 1 : 0).arg(units[u]);
-}
-
-QJsonArray table_json(const KeyedTableModel& model) {
-  QJsonArray rows;
-  for (int r = 0; r < model.rowCount(); ++r) {
-    QJsonObject row;
-    for (int c = 0; c < model.columnCount(); ++c)
-      row[model.headerData(c, Qt::Horizontal).toString()] = QJsonValue::fromVariant(model.index(r, c).data());
-    rows.append(row);
-  }
-  return rows;
 }
 
 }  // namespace
@@ -136,12 +81,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   tabs_ = new QTabWidget(this);
   tabs_->addTab(build_overview(), "Overview");
-  locks_view_ = make_table(&models_.locks, this);
-  tabs_->addTab(locks_view_, "Locks");
-  semaphores_view_ = make_table(&models_.semaphores, this);
-  tabs_->addTab(semaphores_view_, "Semaphores");
+  locks_ = new FilteredTable(&models_.locks, "Filter by key, holder (host, pid), state...", this);
+  tabs_->addTab(locks_, "Locks");
+  semaphores_ = new FilteredTable(&models_.semaphores, "Filter by key, holder (host, pid), state...", this);
+  tabs_->addTab(semaphores_, "Semaphores");
 
-  tabs_->addTab(table_over_chart(&models_.averagers, "Running means", "mean", averagers_view_, averager_chart_),
+  tabs_->addTab(table_over_chart(&models_.averagers, "Filter by key", "Running means", "mean", averagers_,
+                                 averager_chart_),
                 "Averagers");
 
   auto* timeline = new QSplitter(Qt::Horizontal, this);
@@ -163,12 +109,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(timeline_keys_, &QListWidget::itemChanged, this, &MainWindow::update_timeline);
   tabs_->addTab(timeline, "Timeline");
 
-  tabs_->addTab(table_over_chart(&models_.transfers, "GPU transfer throughput", "MB/s", transfers_view_,
-                                 throughput_chart_),
+  tabs_->addTab(table_over_chart(&models_.transfers, "Filter by offloader, device, direction",
+                                 "GPU transfer rate", "MB/s between refreshes", transfers_, throughput_chart_),
                 "GPU transfers");
 
-  history_view_ = make_table(&models_.history, this);
-  tabs_->addTab(history_view_, "History");
+  history_ = new FilteredTable(&models_.history, "Filter by key, event, holder (host, pid)...", this);
+  history_->sort_by(0, Qt::DescendingOrder);  // the newest event at the top
+  tabs_->addTab(history_, "History");
 
   auto* keys = new QWidget(this);
   auto* keys_layout = new QVBoxLayout(keys);
@@ -209,7 +156,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   status_ = new QLabel("no directory open", this);
   statusBar()->addWidget(status_, 1);
   connect(&models_, &MonitorModels::applied, this, &MainWindow::update_charts);
-  connect(averagers_view_->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::update_charts);
+  connect(averagers_->view()->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+          &MainWindow::update_charts);
   build_menus();
 
   QSettings settings;
@@ -219,6 +167,20 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 }
 
 MainWindow::~MainWindow() = default;
+
+QTableView* MainWindow::locks_view() const { return locks_->view(); }
+QTableView* MainWindow::semaphores_view() const { return semaphores_->view(); }
+QTableView* MainWindow::history_view() const { return history_->view(); }
+
+QWidget* MainWindow::table_over_chart(QAbstractItemModel* model, const QString& filter_hint, const QString& title,
+                                      const QString& y_label, FilteredTable*& table, SeriesChart*& chart) {
+  auto* split = new TableOverChart(this);
+  table = new FilteredTable(model, filter_hint, split);
+  chart = new SeriesChart(title, y_label, split);
+  split->addWidget(table);
+  split->addWidget(chart);
+  return split;
+}
 
 QWidget* MainWindow::build_overview() {
   auto* page = new QWidget(this);
@@ -255,9 +217,7 @@ void MainWindow::build_menus() {
   file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
 
   QMenu* view = menuBar()->addMenu("&View");
-  QAction* refresh = view->addAction(QIcon(":/icons/refresh.png"), "&Refresh now", this, [this] {
-    if (poller_) poller_->refresh_now();
-  });
+  QAction* refresh = view->addAction(QIcon(":/icons/refresh.png"), "&Refresh now", this, &MainWindow::refresh_now);
   refresh->setShortcut(QKeySequence::Refresh);
   for (int i = 0; i < tabs_->count(); ++i)
     view->addAction(tabs_->tabText(i), QKeySequence(QString("Alt+%1").arg(i + 1)), this,
@@ -333,6 +293,7 @@ void MainWindow::on_snapshot(const Snapshot& s) {
     }
   } record{handling, longest_refresh_ms_, first_refresh_ms_};
   models_.apply(s);
+  if (tabs_->currentIndex() == keys_tab_) keys_model_->refresh();  // the key browser follows while shown
   if (!s.ok()) {
     status_->setText("<span style='color:#b00020'>" + s.error.toHtmlEscaped() + "</span>");
     emit refreshed();
@@ -378,7 +339,7 @@ void MainWindow::update_charts() {
   if (!averager_chart_->isVisible() && !throughput_chart_->isVisible()) return;  // drawn when shown
   // The averagers selected in the table, else the first few: one line each.
   QMap<QString, QVector<QPointF>> means;
-  for (const QModelIndex& row : averagers_view_->selectionModel()->selectedRows())
+  for (const QModelIndex& row : averagers_->view()->selectionModel()->selectedRows())
     means.insert(row.data().toString(), models_.averager_means.value(row.data().toString()));
   if (means.isEmpty())
     for (auto it = models_.averager_means.begin(); it != models_.averager_means.end() && means.size() < kChartedAveragers; ++it)
@@ -393,14 +354,19 @@ void MainWindow::update_timeline() {
   for (int i = 0; i < timeline_keys_->count(); ++i)
     if (timeline_keys_->item(i)->checkState() == Qt::Checked) keys << timeline_keys_->item(i)->text();
   const double now = QDateTime::currentMSecsSinceEpoch() / 1000.0;
-  timeline_->show_events(models_.events, keys, now, timeline_window_->currentData().toInt());
+  timeline_->show_events(models_.events, keys, now, timeline_window_->currentData().toInt(), models_.holdings);
 }
 
 QString MainWindow::status_text() const { return status_->text(); }
 
+void MainWindow::refresh_now() {
+  if (poller_) poller_->refresh_now();
+  keys_model_->refresh();
+}
+
 QTableView* MainWindow::current_table() const {
-  if (tabs_->currentWidget() == semaphores_view_) return semaphores_view_;
-  if (tabs_->currentWidget() == locks_view_) return locks_view_;
+  if (tabs_->currentWidget() == semaphores_) return semaphores_->view();
+  if (tabs_->currentWidget() == locks_) return locks_->view();
   return nullptr;  // the other tabs select nothing to release
 }
 
@@ -514,29 +480,14 @@ qint64 MainWindow::purge_expired() {
 }
 
 bool MainWindow::export_snapshot(const QString& path) {
-  const Snapshot& s = models_.last();
-  QJsonObject root{{"directory", s.directory},
-                   {"taken", s.taken.toString(Qt::ISODateWithMs)},
-                   {"error", s.error},
-                   {"overview", QJsonObject{{"count", s.overview.count},
-                                            {"volume", s.overview.volume},
-                                            {"size_limit", s.overview.size_limit},
-                                            {"hits", s.overview.hits},
-                                            {"misses", s.overview.misses},
-                                            {"eviction_policy", s.overview.eviction_policy},
-                                            {"shards", s.overview.shards}}},
-                   {"locks", table_json(models_.locks)},
-                   {"semaphores", table_json(models_.semaphores)},
-                   {"averagers", table_json(models_.averagers)},
-                   {"gpu_transfers", table_json(models_.transfers)}};
-  QFile file(path);
-  if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)) return false;
-  return file.write(QJsonDocument(root).toJson()) > 0;
+  return write_snapshot_json(models_.last(), path).isEmpty();
 }
 
 void MainWindow::copy_selected_row() {
-  auto* view = qobject_cast<QTableView*>(tabs_->currentWidget());
-  if (!view) view = current_table();
+  auto* table = qobject_cast<FilteredTable*>(tabs_->currentWidget());
+  if (!table) table = tabs_->currentWidget() ? tabs_->currentWidget()->findChild<FilteredTable*>() : nullptr;
+  if (!table) return;
+  QTableView* view = table->view();
   const QModelIndexList rows = view->selectionModel() ? view->selectionModel()->selectedRows() : QModelIndexList();
   if (rows.isEmpty()) return;
   QStringList cells;

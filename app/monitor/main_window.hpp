@@ -19,6 +19,7 @@
 
 namespace dcview {
 
+class FilteredTable;
 class SeriesChart;
 class TimelineView;
 class KeysModel;
@@ -42,10 +43,19 @@ class MainWindow : public QMainWindow {
   QString register_python_primitive(const QString& key, diskcache::PrimitiveKind kind, qint64 bound);
   qint64 purge_expired();  // -1 when refused or failed
 
+  // Takes a snapshot now (F5), and reloads the key browser.
+  void refresh_now();
+
   MonitorModels& models() { return models_; }
   QTabWidget* tabs() const { return tabs_; }
-  QTableView* locks_view() const { return locks_view_; }
-  QTableView* semaphores_view() const { return semaphores_view_; }
+  FilteredTable* locks_table() const { return locks_; }
+  FilteredTable* semaphores_table() const { return semaphores_; }
+  FilteredTable* history_table() const { return history_; }
+  QTableView* locks_view() const;
+  QTableView* semaphores_view() const;
+  QTableView* history_view() const;
+  SeriesChart* averager_chart() const { return averager_chart_; }
+  SeriesChart* throughput_chart() const { return throughput_chart_; }
   TimelineView* timeline() const { return timeline_; }
   KeysModel* keys_model() const { return keys_model_; }
   QString status_text() const;
@@ -71,17 +81,19 @@ class MainWindow : public QMainWindow {
   void remember_directory(const QString& directory);
   void rebuild_recent_menu();
   QTableView* current_table() const;  // Locks or Semaphores when shown, else null
+  QWidget* table_over_chart(QAbstractItemModel* model, const QString& filter_hint, const QString& title,
+                            const QString& y_label, FilteredTable*& table, SeriesChart*& chart);
 
   static constexpr int kAutoLanes = 6;         // timeline lanes ticked automatically
   static constexpr int kChartedAveragers = 5;  // averager lines when none is selected
   MonitorModels models_;
   std::unique_ptr<Poller> poller_;
   QTabWidget* tabs_ = nullptr;
-  QTableView* locks_view_ = nullptr;
-  QTableView* semaphores_view_ = nullptr;
-  QTableView* averagers_view_ = nullptr;
-  QTableView* transfers_view_ = nullptr;
-  QTableView* history_view_ = nullptr;
+  FilteredTable* locks_ = nullptr;
+  FilteredTable* semaphores_ = nullptr;
+  FilteredTable* averagers_ = nullptr;
+  FilteredTable* transfers_ = nullptr;
+  FilteredTable* history_ = nullptr;
   SeriesChart* averager_chart_ = nullptr;
   SeriesChart* throughput_chart_ = nullptr;
   TimelineView* timeline_ = nullptr;

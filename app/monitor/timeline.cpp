@@ -10,7 +10,7 @@ namespace dcview {
 TimelineView::TimelineView(QWidget* parent) : QWidget(parent) { setMinimumHeight(200); }
 
 void TimelineView::show_events(const QVector<diskcache::HistoryEvent>& events, const QStringList& keys, double now,
-                               double window_seconds) {
+                               double window_seconds, const QMap<QString, QVector<MonitorModels::Holding>>& holdings) {
   keys_ = keys;
   now_ = now;
   window_ = window_seconds;
@@ -50,6 +50,14 @@ void TimelineView::show_events(const QVector<diskcache::HistoryEvent>& events, c
       lane.push_back({e.at - e.waited, e.at, e.pid, Span::Waited});
       lane.push_back({e.at, e.at, e.pid, Span::Mark});
     }
+  }
+  // Current holdings: from their records, or from their acquire event when
+  // it is still here (one span either way).
+  for (auto lane = holdings.begin(); lane != holdings.end(); ++lane) {
+    if (!keys.contains(lane.key())) continue;
+    auto& holding = open[lane.key()];
+    for (const auto& h : lane.value())
+      if (!holding.contains(h.holder)) holding[h.holder].span = {h.since, h.since, h.pid, Span::Held};
   }
   for (auto lane = open.begin(); lane != open.end(); ++lane)
     for (const Open& o : lane.value()) lanes_[lane.key()].push_back({o.span.from, now, o.span.pid, Span::Held});

@@ -13,6 +13,8 @@
 #include "main_window.hpp"
 #include "monitor_models.hpp"
 #include "redis_server.hpp"
+#include "filtered_table.hpp"
+#include "holding_process.hpp"
 #include "snapshot.hpp"
 #include "test_support.hpp"
 
@@ -26,20 +28,10 @@ namespace {
 constexpr int kBound = 30000;
 
 // A helper process holding the lock `key` (lease 60 s) until killed.
-struct Holder {
-  QProcess process;
-  Holder(const std::string& url, const QString& key) {
-    process.start(QStringLiteral(DISKCACHE_REDIS_HELPER), {"hold", QString::fromStdString(url), key, "60000"});
-    process.waitForStarted();
-    process.waitForReadyRead(kBound);  // prints "held <fence>"
-  }
-  void kill_and_reap() {
-    ::kill(static_cast<pid_t>(process.processId()), SIGKILL);
-    process.waitForFinished(kBound);
-  }
-  ~Holder() {
-    if (process.state() != QProcess::NotRunning) kill_and_reap();
-  }
+struct Holder : test_support::HoldingProcess {
+  Holder(const std::string& url, const QString& key)
+      : HoldingProcess(QStringLiteral(DISKCACHE_REDIS_HELPER), {"hold", QString::fromStdString(url), key, "60000"},
+                       kBound) {}
 };
 
 test_support::Result cli(const QStringList& args) { return test_support::run(QStringLiteral(DISKCACHE_CLI), args); }
@@ -90,7 +82,7 @@ class TestRedisViews : public QObject {
     QCOMPARE(rows.size(), 1);
     QCOMPARE(rows[0]["key"]["value"].toString(), QString("printer"));
     QCOMPARE(rows[0]["held"].toBool(), true);
-    QCOMPARE(rows[0]["holders"][0]["pid"].toInteger(), holder.process.processId());
+    QCOMPARE(rows[0]["holders"][0]["pid"].toInteger(), holder.pid());
 
     QCOMPARE(cli({"release", url, "printer"}).exit_code, 4);  // alive: refused
     holder.kill_and_reap();
@@ -129,7 +121,7 @@ class TestRedisViews : public QObject {
     QVERIFY(!window.tabs()->isTabEnabled(window.tabs()->count() - 1));  // no keys on Redis
     holder.kill_and_reap();
     QTRY_COMPARE_WITH_TIMEOUT(cell(window.models().locks, "printer", 2), QString("stale"), kBound);
-    window.tabs()->setCurrentWidget(window.locks_view());
+    window.tabs()->setCurrentWidget(window.locks_table());
     window.locks_view()->selectRow(window.models().locks.find("printer"));
     QCOMPARE(window.force_release_selected(), QString("released printer"));
     QCOMPARE(asked, 1);

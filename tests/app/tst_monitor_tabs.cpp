@@ -1,0 +1,399 @@
+// The monitor's tabs show what is there (issue 20's defects, one test each):
+// the timeline draws holdings whose acquire event is gone, a fanout
+// directory has history, charts get their room whatever tab is shown first,
+// columns follow their text, the key browser follows the cache, history
+// shows the newest rows and filters, the GPU tab labels what it shows, and
+// the export (in the window and headless) is data that matches the CLI's.
+#include <sqlite3.h>
+
+#include <QDateTimeAxis>
+#include <QHeaderView>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLineEdit>
+#include <QValueAxis>
+#include <QtCharts/QChart>
+#include <QtTest>
+#include <cmath>
+#include <set>
+
+#include "charts.hpp"
+#include "diskcache/diskcache.hpp"
+#include "diskcache/gpu/emulated_device.hpp"
+#include "diskcache/gpu/offloader.hpp"
+#include "filtered_table.hpp"
+#include "holding_process.hpp"
+#include "keys_model.hpp"
+#include "main_window.hpp"
+#include "monitor_models.hpp"
+#include "test_support.hpp"
+#include "timeline.hpp"
+
+using namespace diskcache;
+using namespace dcview;
+using namespace std::chrono_literals;
+using test_support::helper_path;
+
+namespace {
+
+constexpr int kBound = 30000;  // generous: states arrive within ~1 s
+
+struct Holder : test_support::HoldingProcess {
+  Holder(const QString& dir, const QString& key, const QString& kind = "lock")
+      : HoldingProcess(helper_path(), {"hold", dir, key, kind}, kBound) {}
+};
+
+QString cell(const KeyedTableModel& model, const QString& key, int column) {
+  const int r = model.find(key);
+  return r < 0 ? QString("<no row>") : model.index(r, column).data().toString();
+}
+
+double now_seconds() { return QDateTime::currentMSecsSinceEpoch() / 1000.0; }
+
+// Empties the primitives' history table, as 10,000 later events would.
+void forget_history(const QString& dir) {
+  sqlite3* db = nullptr;
+  QCOMPARE(sqlite3_open((dir + "/cache.db").toUtf8().constData(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 10000);
+  const int rc = sqlite3_exec(db, "DELETE FROM diskcache_history", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  QCOMPARE(rc, SQLITE_OK);
+}
+
+int column_of(const QAbstractItemModel* model, const QString& header) {
+  for (int c = 0; c < model->columnCount(); ++c)
+    if (model->headerData(c, Qt::Horizontal).toString() == header) return c;
+  return -1;
+}
+
+// 1, 2, 2.5 or 5 times a power of ten: a number a tick can be.
+bool is_nice(double v) {
+  if (v <= 0) return false;
+  const double scale = std::pow(10.0, std::floor(std::log10(v)));
+  const double m = v / scale;
+  for (double nice : {1.0, 2.0, 2.5, 5.0, 10.0})
+    if (std::abs(m - nice) < 1e-6) return true;
+  return false;
+}
+
+QJsonDocument read_json(const QString& path) {
+  QFile file(path);
+  if (!file.open(QIODevice::ReadOnly)) return {};
+  return QJsonDocument::fromJson(file.readAll());
+}
+
+}  // namespace
+
+class TestMonitorTabs : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+  int n_ = 0;
+  QString fresh() { return tmp_.path() + "/t" + QString::number(n_++); }
+
+ private slots:
+  void initTestCase() {
+    qRegisterMetaType<Snapshot>();
+    QStandardPaths::setTestModeEnabled(true);
+  }
+
+  // Defect 1: a lock still held, whose acquire event is no longer in the
+  // history, is drawn from its holder record's acquisition time.
+  void timeline_draws_holdings_whose_acquire_event_is_gone() {
+    const QString dir = fresh();
+    { Cache cache(dir.toStdString()); }
+    Holder holder(dir, "printer");
+    const double acquired_by = now_seconds();
+    forget_history(dir);
+
+    MainWindow window;
+    window.open_directory(dir, 200ms);
+    window.tabs()->setCurrentWidget(window.timeline()->parentWidget());
+    window.show();
+    QTRY_COMPARE_WITH_TIMEOUT(cell(window.models().locks, "printer", 2), QString("held"), kBound);
+    QVERIFY(window.models().events.isEmpty());
+    auto held_span = [&]() -> std::optional<TimelineView::Span> {
+      for (const auto& s : window.timeline()->lanes().value("printer"))
+        if (s.kind == TimelineView::Span::Held) return s;
+      return std::nullopt;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(held_span().has_value(), kBound);
+    QVERIFY(held_span()->from <= acquired_by);
+    QCOMPARE(held_span()->pid, holder.pid());
+    QVERIFY(held_span()->to >= now_seconds() - 5);
+  }
+
+  // Defect 2: every shard's history is read, so History and Timeline are
+  // filled on a FanoutCache too.
+  void fanout_directories_have_history() {
+    const QString dir = fresh();
+    FanoutCache fanout(dir.toStdString(), {.shards = 3});
+    std::set<std::size_t> shards_used;
+    for (int i = 0; i < 12; ++i) {
+      const std::string key = "job-" + std::to_string(i);
+      Lock lock(fanout, key);
+      lock.lock();
+      lock.unlock();
+      for (std::size_t s = 0; s < 3; ++s)
+        if (&fanout.shard_for(key) == &fanout.shard(s)) shards_used.insert(s);
+    }
+    QVERIFY(shards_used.size() >= 2);
+    MainWindow window;
+    window.open_directory(dir, 200ms);
+    QTRY_COMPARE_WITH_TIMEOUT(window.models().history.rowCount(), 24, kBound);
+    QCOMPARE(window.models().events.size(), 24);
+    for (int i = 0; i < 12; ++i) {  // every key's acquire and release, each once
+      const QString key = QString("job-%1").arg(i);
+      const auto of_key = std::count_if(window.models().events.begin(), window.models().events.end(),
+                                        [&](const HistoryEvent& e) { return key_text(e.key) == key; });
+      QCOMPARE(of_key, 2);
+    }
+    Lock later(fanout, "job-late");  // later events arrive too, once
+    later.lock();
+    later.unlock();
+    QTRY_COMPARE_WITH_TIMEOUT(window.models().history.rowCount(), 26, kBound);
+  }
+
+  // Defect 3: a chart on the tab shown first gets its room (it was a 30 px
+  // plot with every label elided).
+  void charts_have_room_when_their_tab_is_shown_first() {
+    const QString dir = fresh();
+    {
+      Cache cache(dir.toStdString());
+      Averager(cache, "latency").add(1.5);
+    }
+    for (const QString& tab : {QString("Averagers"), QString("GPU transfers")}) {
+      MainWindow window;
+      window.open_directory(dir, 200ms);
+      for (int i = 0; i < window.tabs()->count(); ++i)
+        if (window.tabs()->tabText(i) == tab) window.tabs()->setCurrentIndex(i);
+      window.resize(1100, 700);
+      window.show();
+      QVERIFY(QTest::qWaitForWindowExposed(&window));
+      QTRY_VERIFY_WITH_TIMEOUT(window.models().last().ok() && !window.models().last().taken.isNull(), kBound);
+      SeriesChart* chart = tab == "Averagers" ? window.averager_chart() : window.throughput_chart();
+      QTRY_VERIFY2_WITH_TIMEOUT(chart->chart()->plotArea().height() > 120,
+                                qPrintable(QString("%1: plot area %2 px high in a %3 px view")
+                                               .arg(tab)
+                                               .arg(chart->chart()->plotArea().height())
+                                               .arg(chart->height())),
+                                kBound);
+    }
+  }
+
+  // Defect 4: a column widens when its text grows after the first fit.
+  void columns_follow_their_text() {
+    const QString dir = fresh();
+    {
+      Cache cache(dir.toStdString());
+      register_primitive(cache, Value("printer"), PrimitiveKind::Lock);
+    }
+    MainWindow window;
+    window.open_directory(dir, 200ms);
+    window.tabs()->setCurrentWidget(window.locks_table());
+    window.resize(1400, 700);
+    window.show();
+    QTRY_COMPARE_WITH_TIMEOUT(cell(window.models().locks, "printer", 2), QString("free"), kBound);
+    Holder holder(dir, "printer");
+    QTRY_COMPARE_WITH_TIMEOUT(cell(window.models().locks, "printer", 2), QString("held"), kBound);
+    holder.kill_and_reap();
+    QTRY_COMPARE_WITH_TIMEOUT(cell(window.models().locks, "printer", 2), QString("stale"), kBound);
+    QTableView* view = window.locks_view();
+    const int holder_column = column_of(view->model(), "Holder");
+    QVERIFY(holder_column >= 0);
+    const QModelIndex holder_cell = view->model()->index(0, holder_column);
+    auto needed = [&] {
+      QStyleOptionViewItem option;
+      option.font = view->font();
+      option.fontMetrics = view->fontMetrics();
+      return view->itemDelegate()->sizeHint(option, holder_cell).width();
+    };
+    QTRY_VERIFY2_WITH_TIMEOUT(view->horizontalHeader()->sectionSize(holder_column) >= needed(),
+                              qPrintable(QString("Holder column %1 px, its text (%2) needs %3 px")
+                                             .arg(view->horizontalHeader()->sectionSize(holder_column))
+                                             .arg(holder_cell.data().toString())
+                                             .arg(needed())),
+                              kBound);
+  }
+
+  // Defect 5: the key browser follows the cache while shown, and F5 reloads it.
+  void keys_tab_follows_the_cache() {
+    const QString dir = fresh();
+    Cache cache(dir.toStdString());
+    for (int i = 0; i < 10; ++i) cache.set(i, i);
+    {
+      MainWindow window;
+      window.open_directory(dir, 200ms);
+      window.tabs()->setCurrentIndex(window.tabs()->count() - 1);  // Keys
+      QCOMPARE(window.tabs()->tabText(window.tabs()->currentIndex()), QString("Keys"));
+      window.show();
+      QTRY_COMPARE_WITH_TIMEOUT(window.keys_model()->total(), qint64(10), kBound);
+      for (int i = 10; i < 30; ++i) cache.set(i, i);
+      QTRY_COMPARE_WITH_TIMEOUT(window.keys_model()->total(), qint64(30), kBound);
+      QTRY_COMPARE_WITH_TIMEOUT(window.keys_model()->rowCount(), 30, kBound);
+    }
+    MainWindow window;  // refreshed only by hand
+    window.open_directory(dir, 3600s);
+    QTRY_COMPARE_WITH_TIMEOUT(window.keys_model()->total(), qint64(30), kBound);
+    cache.set("late", 1);
+    window.refresh_now();
+    QTRY_COMPARE_WITH_TIMEOUT(window.keys_model()->total(), qint64(31), kBound);
+  }
+
+  // Defect 6: the newest events are at the top, releases do not claim a
+  // wait, and the table filters.
+  void history_shows_newest_first_and_filters() {
+    const QString dir = fresh();
+    Cache cache(dir.toStdString());
+    Lock a(cache, "alpha"), b(cache, "beta");
+    for (int i = 0; i < 60; ++i) {
+      a.lock();
+      a.unlock();
+    }
+    for (int i = 0; i < 5; ++i) {
+      b.lock();
+      b.unlock();
+    }
+    MainWindow window;
+    window.open_directory(dir, 200ms);
+    window.tabs()->setCurrentWidget(window.history_table());
+    window.resize(1100, 700);
+    window.show();
+    QTRY_COMPARE_WITH_TIMEOUT(window.models().history.rowCount(), 130, kBound);
+    QTableView* view = window.history_view();
+    const int event_column = column_of(view->model(), "Event"), key_column = column_of(view->model(), "Key"),
+              waited_column = column_of(view->model(), "Waited");
+    // The row at the top of the view is the newest event: beta's last release.
+    const QModelIndex top = view->indexAt(QPoint(5, 5));
+    QVERIFY(top.isValid());
+    QCOMPARE(view->model()->index(top.row(), key_column).data().toString(), QString("beta"));
+    QCOMPARE(view->model()->index(top.row(), event_column).data().toString(), QString("release"));
+    for (int r = 0; r < view->model()->rowCount(); ++r) {
+      const QString waited = view->model()->index(r, waited_column).data().toString();
+      if (view->model()->index(r, event_column).data().toString() == "release")
+        QVERIFY2(waited.isEmpty(), qPrintable(waited));
+      else
+        QVERIFY2(waited.endsWith(" ms") || waited.endsWith(" s"), qPrintable(waited));
+    }
+    window.history_table()->set_filter("beta");
+    QCOMPARE(view->model()->rowCount(), 10);
+    window.history_table()->set_filter("");
+    QCOMPARE(view->model()->rowCount(), 130);
+    // Every table sorts and filters: Locks by key.
+    window.locks_table()->set_filter("alp");
+    QCOMPARE(window.locks_view()->model()->rowCount(), 1);
+  }
+
+  // Defect 7: the table's per-transfer rate and the chart's rate between
+  // refreshes are labelled apart, the device kind is shown, the chart's x
+  // axis is clock time and its ticks are round numbers.
+  void gpu_tab_says_what_it_shows() {
+    const QString dir = fresh();
+    Cache cache(dir.toStdString());
+    auto device = gpu::make_emulated_device();
+    gpu::Offloader offloader(*device, cache, {.stats_name = "trainer"});
+    auto stream = device->create_stream();
+    void* buffer = device->allocate_device(1 << 20);
+    MainWindow window;
+    window.open_directory(dir, 200ms);
+    for (int i = 0; i < window.tabs()->count(); ++i)
+      if (window.tabs()->tabText(i) == "GPU transfers") window.tabs()->setCurrentIndex(i);
+    window.resize(1100, 700);
+    window.show();
+    for (int round = 0; round < 30 && window.throughput_chart()->series_count() == 0; ++round) {
+      offloader.offload(Value(std::int64_t(round)), buffer, 1 << 20, *stream).done.get();
+      offloader.publish();
+      QTest::qWait(150);
+    }
+    device->free_device(buffer);
+    QTRY_VERIFY_WITH_TIMEOUT(window.throughput_chart()->series_count() > 0, kBound);
+    const KeyedTableModel& t = window.models().transfers;
+    const int device_column = column_of(&t, "Device");
+    QVERIFY(device_column >= 0);
+    QCOMPARE(cell(t, "trainer offload", device_column), QString("emulated"));
+    const int rate_column = column_of(&t, "Avg MB/s per transfer");
+    QVERIFY2(rate_column >= 0, "the table's rate says it is per transfer");
+    QChart* chart = window.throughput_chart()->chart();
+    auto* y = qobject_cast<QValueAxis*>(chart->axes(Qt::Vertical).front());
+    QVERIFY(y);
+    QVERIFY2(y->titleText() != t.headerData(rate_column, Qt::Horizontal).toString(), qPrintable(y->titleText()));
+    QVERIFY2(y->titleText().contains("between refreshes"), qPrintable(y->titleText()));
+    QVERIFY(qobject_cast<QDateTimeAxis*>(chart->axes(Qt::Horizontal).front()));
+    const double step = (y->max() - y->min()) / (y->tickCount() - 1);
+    QVERIFY2(is_nice(step), qPrintable(QString("tick step %1 over %2..%3").arg(step).arg(y->min()).arg(y->max())));
+  }
+
+  // Defect 11 and --export-json: the export is data (numbers, ISO-8601
+  // times, structured holders, a format version), the same the window
+  // shows, and names the holders `diskcache locks --json` names.
+  void export_is_data_and_matches_the_cli() {
+    const QString dir = fresh();
+    {
+      Cache cache(dir.toStdString());
+      Averager(cache, "latency").add(2.5);
+    }
+    Holder lock_holder(dir, "printer");
+    Holder permit_holder(dir, "gpu", "sem");
+    const QString file = tmp_.path() + "/export.json";
+    const auto run = test_support::run(QStringLiteral(DISKCACHE_MONITOR), {dir, "--export-json", file}, 60000);
+    QVERIFY2(run.exit_code == 0, run.err.constData());
+    const QJsonObject root = read_json(file).object();
+    QCOMPARE(root["format_version"].toInt(), 1);
+    QVERIFY(QDateTime::fromString(root["taken"].toString(), Qt::ISODateWithMs).isValid());
+    QCOMPARE(root["overview"].toObject()["shards"].toInt(), 1);
+    const QJsonArray primitives = root["primitives"].toArray();
+
+    const auto cli = test_support::run(QStringLiteral(DISKCACHE_CLI), {"locks", dir, "--json"});
+    QVERIFY2(cli.exit_code == 0, cli.err.constData());
+    const QJsonArray listed = QJsonDocument::fromJson(cli.out).array();
+    QCOMPARE(primitives.size(), listed.size());
+    auto summary = [](const QJsonArray& all) {
+      QStringList out;
+      for (const auto& v : all) {
+        const QJsonObject p = v.toObject();
+        QStringList holders;
+        for (const auto& v : p["holders"].toArray()) {
+          const QJsonObject h = v.toObject();
+          holders << QString("%1/%2/%3").arg(h["pid"].toInteger()).arg(h["state"].toString()).arg(h["count"].toInteger());
+        }
+        out << QString("%1 %2 held=%3 stale=%4 in_use=%5 [%6]")
+                   .arg(p["key"].toObject()["repr"].toString(), p["kind"].toString())
+                   .arg(p["held"].toBool())
+                   .arg(p["stale"].toBool())
+                   .arg(p["in_use"].toInteger())
+                   .arg(holders.join(","));
+      }
+      out.sort();
+      return out;
+    };
+    QCOMPARE(summary(primitives), summary(listed));
+    const QString printer_pid = QString::number(lock_holder.pid());
+    QVERIFY2(summary(primitives).join('\n').contains(printer_pid + "/alive/1"), qPrintable(summary(primitives).join('\n')));
+    for (const auto& v : primitives) {
+      const QJsonObject p = v.toObject();
+      for (const auto& h : p["holders"].toArray())
+        QVERIFY(QDateTime::fromString(h.toObject()["acquired_iso"].toString(), Qt::ISODateWithMs).isValid());
+      if (p["kind"].toString() == "Averager") QCOMPARE(p["mean"].toDouble(), 2.5);
+    }
+
+    // The window's File > Export writes the same document.
+    MainWindow window;
+    window.open_directory(dir, 200ms);
+    QTRY_COMPARE_WITH_TIMEOUT(cell(window.models().locks, "printer", 2), QString("held"), kBound);
+    const QString from_window = tmp_.path() + "/window.json";
+    QVERIFY(window.export_snapshot(from_window));
+    const QJsonObject again = read_json(from_window).object();
+    QCOMPARE(again["format_version"].toInt(), 1);
+    QCOMPARE(summary(again["primitives"].toArray()), summary(primitives));
+
+    // A location that cannot be read: a clear error, exit 1, no file.
+    const QString missing = tmp_.path() + "/none.json";
+    const auto bad = test_support::run(QStringLiteral(DISKCACHE_MONITOR), {tmp_.path() + "/absent", "--export-json", missing});
+    QCOMPARE(bad.exit_code, 1);
+    QVERIFY2(bad.err.contains("absent"), bad.err.constData());
+    QVERIFY(!QFile::exists(missing));
+  }
+};
+
+QTEST_MAIN(TestMonitorTabs)
+#include "tst_monitor_tabs.moc"
