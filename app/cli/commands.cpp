@@ -22,6 +22,7 @@
 #include "redis_source.hpp"
 #include "snapshot_json.hpp"
 #include "store.hpp"
+#include "units.hpp"
 #include "value_text.hpp"
 
 namespace cli {
@@ -160,7 +161,10 @@ int stats(Store& store, const QString& dir, bool json) {
   } else {
     print(QString("directory   %1%2").arg(dir, store.fanout() ? QString(" (fanout, %1 shards)").arg(store.shards().size()) : ""));
     print(QString("items       %1").arg(t.count));
-    print(QString("volume      %1 bytes of %2").arg(t.volume).arg(t.size_limit));
+    print(QString("volume      %1 of %2 (%3 of %4 bytes)")
+              .arg(dcview::bytes_text(static_cast<double>(t.volume)), dcview::bytes_text(static_cast<double>(t.size_limit)))
+              .arg(t.volume)
+              .arg(t.size_limit));
     print(QString("hits        %1, misses %2").arg(t.hits).arg(t.misses));
     print(QString("policy      %1").arg(policy));
     for (const auto& r : transfers) {
@@ -170,14 +174,13 @@ int stats(Store& store, const QString& dir, bool json) {
                 .arg(r.pool.blocks)
                 .arg(r.pool.high_water));
       for (auto [label, d] : {std::pair{"offload", r.offload}, std::pair{"load", r.load}})
-        print(QString("  %1 %2 ops, %3 failed, %4 MB, %5 MB/s, latency p50 %6 ms p99 %7 ms")
+        print(QString("  %1 %2 ops, %3 failed, %4 moved, %5 per transfer, latency p50 %6 p99 %7")
                   .arg(label, -8)
                   .arg(d.operations)
                   .arg(d.failures)
-                  .arg(d.bytes / 1e6, 0, 'f', 1)
-                  .arg(d.throughput_bps / 1e6, 0, 'f', 1)
-                  .arg(d.latency_p50_ms, 0, 'f', 2)
-                  .arg(d.latency_p99_ms, 0, 'f', 2));
+                  .arg(dcview::bytes_text(static_cast<double>(d.bytes)), dcview::rate_text(d.throughput_bps),
+                       dcview::precise_duration_text(d.latency_p50_ms / 1000),
+                       dcview::precise_duration_text(d.latency_p99_ms / 1000)));
     }
   }
   return kOk;
@@ -236,20 +239,19 @@ QJsonArray primitives_json(const std::vector<diskcache::PrimitiveInfo>& primitiv
   return out;
 }
 
-// How long the longest-standing known holder has held it: "12.3 s", or "-".
+// How long it has been held (a Python holder: since its key was written),
+// or "-".
 QString held_for_text(const diskcache::PrimitiveInfo& p) {
-  if (!p.held || p.holders.empty()) return "-";
-  double since = p.holders.front().acquired_at;
-  for (const auto& h : p.holders) since = std::min(since, h.acquired_at);
-  const double seconds = static_cast<double>(QDateTime::currentMSecsSinceEpoch()) / 1000.0 - since;
-  return seconds < 60 ? QString("%1 s").arg(seconds, 0, 'f', 1) : QString("%1 min").arg(seconds / 60, 0, 'f', 1);
+  const auto since = p.held_since();
+  if (!since) return "-";
+  return dcview::duration_text(static_cast<double>(QDateTime::currentMSecsSinceEpoch()) / 1000.0 - *since);
 }
 
 // "2, longest 1.3 s" for the C++ waiters of a primitive, or "-".
 QString waiters_text(const diskcache::PrimitiveInfo& p) {
   if (p.waiters.empty()) return "-";
   const double now = static_cast<double>(QDateTime::currentMSecsSinceEpoch()) / 1000.0;
-  return QString("%1, longest %2 s").arg(p.waiters.size()).arg(now - p.waiters.front().since, 0, 'f', 1);
+  return QString("%1, longest %2").arg(p.waiters.size()).arg(dcview::duration_text(now - p.waiters.front().since));
 }
 
 void print_primitives(const std::vector<diskcache::PrimitiveInfo>& primitives, bool json) {

@@ -44,8 +44,8 @@ MonitorModels::MonitorModels(QObject* parent)
       locks({"Key", "Kind", "State", "Holder", "Held for", "Expires in", "Waiting"}),
       semaphores({"Key", "In use / bound", "State", "Waiting", "Holders"}),
       averagers({"Key", "Mean", "Samples"}),
-      transfers({"Offloader", "Device", "Direction", "Operations", "Failures", "MB moved", "Avg MB/s per transfer",
-                 "p50 ms", "p99 ms", "Pool in use / blocks (high water)"}),
+      transfers({"Offloader", "Device", "Direction", "Operations", "Failures", "Moved", "Avg rate per transfer",
+                 "Latency p50", "Latency p99", "Pool in use / blocks (high water)"}),
       history({"Time", "Key", "Event", "Holder", "Waited"}) {}
 
 std::shared_ptr<const PreparedRows> MonitorModels::prepare(const Snapshot& s) {
@@ -61,13 +61,11 @@ std::shared_ptr<const PreparedRows> MonitorModels::prepare(const Snapshot& s) {
       case PrimitiveKind::RLock: {
         QString held_for, expires;
         QVariant held_sort, expires_sort;  // constant while held: a refresh does not re-sort
-        if (p.held && !p.holders.empty()) {
-          held_for = duration_text(now - p.holders.front().acquired_at);
-          held_sort = -p.holders.front().acquired_at;
+        if (const auto since = p.held_since()) {
+          held_for = duration_text(now - *since);
+          held_sort = -*since;
         }
-        std::optional<double> expires_at = p.expire_time;
-        if (p.held && !p.holders.empty() && p.holders.front().expires_at) expires_at = p.holders.front().expires_at;
-        if (expires_at) {
+        if (const auto expires_at = p.expires_at()) {
           expires = duration_text(*expires_at - now);
           expires_sort = *expires_at;
         }
@@ -133,17 +131,16 @@ void MonitorModels::apply(const Snapshot& s) {
       const QString series = name + " " + label;
       transfer_rows.push_back({series,
                                {name, device, label, QVariant::fromValue<qlonglong>(d.operations),
-                                QVariant::fromValue<qlonglong>(d.failures), QString::number(d.bytes / 1e6, 'f', 1),
-                                QString::number(d.throughput_bps / 1e6, 'f', 1),
-                                QString::number(d.latency_p50_ms, 'f', 2), QString::number(d.latency_p99_ms, 'f', 2),
-                                pool},
+                                QVariant::fromValue<qlonglong>(d.failures), bytes_text(static_cast<double>(d.bytes)),
+                                rate_text(d.throughput_bps), precise_duration_text(d.latency_p50_ms / 1000),
+                                precise_duration_text(d.latency_p99_ms / 1000), pool},
                                d.failures > 0,
                                name,
                                {{}, {}, {}, {}, {}, QVariant::fromValue<qlonglong>(d.bytes), d.throughput_bps,
                                 d.latency_p50_ms, d.latency_p99_ms, {}}});
       // The chart shows the rate between snapshots, not the per-transfer average.
       if (auto it = last_bytes_.find(series); it != last_bytes_.end() && x > it->first)
-        push_point(throughput_mbps[series], {x, (d.bytes - it->second) / 1e6 / ((x - it->first) / 1000.0)},
+        push_point(throughput_mibps[series], {x, (d.bytes - it->second) / kMiB / ((x - it->first) / 1000.0)},
                    kSeriesPoints);
       last_bytes_[series] = {x, d.bytes};
     }

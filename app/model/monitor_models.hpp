@@ -1,8 +1,7 @@
 // The monitor's tables, fed by snapshots: locks and RLocks, semaphores,
 // averagers, GPU transfers and recent history events; plus the series the
 // charts draw (GPU throughput between snapshots, averager means) and the
-// current holdings the timeline draws. Units: durations as duration_text,
-// rates in MB/s (10^6 bytes), sizes in MB or KiB/MiB as labelled.
+// current holdings the timeline draws. Units as units.hpp states.
 #pragma once
 
 #include <QMap>
@@ -33,7 +32,7 @@ class MonitorModels : public QObject {
   KeyedTableModel history;     // the latest kHistoryRows events, oldest first
 
   // Chart series, x = the snapshot's time (ms since the Unix epoch).
-  QMap<QString, QVector<QPointF>> throughput_mbps;  // "<offloader> offload|load": MB/s between snapshots
+  QMap<QString, QVector<QPointF>> throughput_mibps;  // "<offloader> offload|load": MiB/s between snapshots
   QMap<QString, QVector<QPointF>> averager_means;   // per averager key
 
   // Recent history events (oldest first, at most kTimelineEvents) for the
@@ -59,6 +58,7 @@ class MonitorModels : public QObject {
   static constexpr int kHistoryRows = 500;
   static constexpr int kSeriesPoints = 300;
   static constexpr int kTimelineEvents = 5000;
+  static constexpr double kMiB = 1024.0 * 1024.0;
 
  signals:
   void applied();

@@ -117,22 +117,4 @@ QString holder_text(const diskcache::HolderInfo& h) {
   return QString("%1 pid %2 thread %3").arg(QString::fromStdString(h.host)).arg(h.pid).arg(h.thread);
 }
 
-QString duration_text(double seconds) {
-  // Whole seconds: a table refreshed every second stays calm, and a row
-  // changes only when its figure does.
-  if (seconds < 0) return QString("overdue by %1").arg(duration_text(-seconds));
-  if (seconds < 1) return "< 1 s";
-  if (seconds < 120) return QString("%1 s").arg(static_cast<qint64>(seconds));
-  if (seconds < 7200) return QString("%1 min").arg(static_cast<qint64>(seconds / 60));
-  return QString("%1 h").arg(seconds / 3600, 0, 'f', 1);
-}
-
-QString precise_duration_text(double seconds) {
-  const double ms = seconds * 1000;
-  if (ms < 10) return QString("%1 ms").arg(std::max(0.0, ms), 0, 'f', 1);
-  if (ms < 1000) return QString("%1 ms").arg(static_cast<qint64>(ms));
-  if (seconds < 120) return QString("%1 s").arg(seconds, 0, 'f', 1);
-  return duration_text(seconds);
-}
-
 }  // namespace dcview

@@ -14,6 +14,7 @@
 #include "diskcache/inspect.hpp"
 #include "redis_source.hpp"
 #include "store.hpp"
+#include "units.hpp"
 
 namespace dcview {
 
@@ -113,12 +114,6 @@ class SnapshotSource {
 // means it saw (see AveragerModel). Helpers shared by models and the app:
 QString key_text(const diskcache::Value& key);
 QString holder_text(const diskcache::HolderInfo& holder);
-// Durations for tables refreshed every second: whole seconds, minutes or
-// hours ("< 1 s", "42 s", "3 min", "1.5 h").
-QString duration_text(double seconds);
-// Durations measured once (a wait): "0.4 ms", "37 ms", "1.2 s", then as
-// duration_text.
-QString precise_duration_text(double seconds);
 
 }  // namespace dcview
 

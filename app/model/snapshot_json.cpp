@@ -74,6 +74,8 @@ QJsonObject primitive_json(const diskcache::PrimitiveInfo& p, double now) {
                   {"in_use", static_cast<qint64>(p.in_use)},
                   {"holders", holders},
                   {"waiters", waiters}};
+  out["held_since"] = optional_number(p.held_since());
+  out["expires_at"] = optional_number(p.expires_at());
   if (p.bound) out["bound"] = static_cast<qint64>(*p.bound);
   if (p.mean) out["mean"] = *p.mean;
   if (p.kind == diskcache::PrimitiveKind::Averager) out["samples"] = static_cast<qint64>(p.samples);

@@ -66,7 +66,7 @@ class FittingView : public QTableView {
 }  // namespace
 
 FilteredTable::FilteredTable(QAbstractItemModel* source, const QString& filter_hint, QWidget* parent)
-    : QWidget(parent) {
+    : QWidget(parent), source_(source) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 4, 0, 0);
   filter_ = new QLineEdit(this);
@@ -104,5 +104,21 @@ FilteredTable::FilteredTable(QAbstractItemModel* source, const QString& filter_h
 void FilteredTable::set_filter(const QString& text) { filter_->setText(text); }
 
 void FilteredTable::sort_by(int column, Qt::SortOrder order) { view_->sortByColumn(column, order); }
+
+bool FilteredTable::select_key(const QString& key) {
+  const auto* keyed = qobject_cast<const KeyedTableModel*>(source_);
+  const int source_row = keyed ? keyed->find(key) : -1;
+  if (source_row < 0) return false;
+  auto* colours = static_cast<QAbstractProxyModel*>(proxy_->sourceModel());
+  QModelIndex shown = proxy_->mapFromSource(colours->mapFromSource(source_->index(source_row, 0)));
+  if (!shown.isValid()) {  // filtered out: show everything again
+    filter_->clear();
+    shown = proxy_->mapFromSource(colours->mapFromSource(source_->index(source_row, 0)));
+  }
+  view_->selectionModel()->setCurrentIndex(shown, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+  view_->scrollTo(shown);
+  view_->setFocus();
+  return true;
+}
 
 }  // namespace dcview

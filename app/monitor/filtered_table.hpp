@@ -23,9 +23,13 @@ class FilteredTable : public QWidget {
   QTableView* view() const { return view_; }
   void set_filter(const QString& text);
   void sort_by(int column, Qt::SortOrder order);
+  // Selects and scrolls to the row whose KeyedTableModel key is `key`,
+  // clearing a filter that hides it. False when no such row exists.
+  bool select_key(const QString& key);
 
  private:
   QLineEdit* filter_ = nullptr;
+  QAbstractItemModel* source_ = nullptr;
   QSortFilterProxyModel* proxy_ = nullptr;
   QTableView* view_ = nullptr;
 };

@@ -29,6 +29,7 @@
 #include <functional>
 
 #include "charts.hpp"
+#include "dashboard.hpp"
 #include "filtered_table.hpp"
 #include "diskcache/error.hpp"
 #include "keys_model.hpp"
@@ -59,18 +60,15 @@ class TableOverChart : public QSplitter {
   bool moved_by_hand_ = false;
 };
 
-QString human_bytes(qint64 n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return QString("%1 %2").arg(v, 0, 'f', u ? 1 : 0).arg(units[u]);
-}
-
 }  // namespace
+
+std::optional<double> MainWindow::gpu_rate_now(const Snapshot& s) const {
+  const double x = static_cast<double>(s.taken.toMSecsSinceEpoch());
+  std::optional<double> total;
+  for (const auto& series : models_.throughput_mibps)
+    if (!series.isEmpty() && series.back().x() == x) total = total.value_or(0) + series.back().y() * MonitorModels::kMiB;
+  return total;
+}
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setWindowTitle("diskcache monitor");
@@ -80,7 +78,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   };
 
   tabs_ = new QTabWidget(this);
-  tabs_->addTab(build_overview(), "Overview");
+  dashboard_ = new DashboardView(this);
+  connect(dashboard_, &DashboardView::jump_requested, this, [this](const QString& tab, const QString& row_key) {
+    jump_to(tab, row_key);
+  });
+  tabs_->addTab(dashboard_, "Overview");
   locks_ = new FilteredTable(&models_.locks, "Filter by key, holder (host, pid), state...", this);
   tabs_->addTab(locks_, "Locks");
   semaphores_ = new FilteredTable(&models_.semaphores, "Filter by key, holder (host, pid), state...", this);
@@ -110,7 +112,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   tabs_->addTab(timeline, "Timeline");
 
   tabs_->addTab(table_over_chart(&models_.transfers, "Filter by offloader, device, direction",
-                                 "GPU transfer rate", "MB/s between refreshes", transfers_, throughput_chart_),
+                                 "GPU transfer rate", "MiB/s between refreshes", transfers_, throughput_chart_),
                 "GPU transfers");
 
   history_ = new FilteredTable(&models_.history, "Filter by key, event, holder (host, pid)...", this);
@@ -182,17 +184,17 @@ QWidget* MainWindow::table_over_chart(QAbstractItemModel* model, const QString& 
   return split;
 }
 
-QWidget* MainWindow::build_overview() {
-  auto* page = new QWidget(this);
-  auto* form = new QFormLayout(page);
-  for (const char* field : {"Directory", "Items", "Volume", "Size limit", "Hits / misses", "Eviction policy", "Shards",
-                            "Primitives", "Last refresh"}) {
-    auto* label = new QLabel("-", page);
-    label->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    form->addRow(QString(field) + ":", label);
-    overview_.insert(field, label);
-  }
-  return page;
+bool MainWindow::jump_to(const QString& tab, const QString& row_key) {
+  int index = -1;
+  for (int i = 0; i < tabs_->count(); ++i)
+    if (tabs_->tabText(i) == tab) index = i;
+  if (index < 0 || !tabs_->isTabEnabled(index)) return false;
+  tabs_->setCurrentIndex(index);
+  if (row_key.isEmpty()) return true;
+  const QMap<QString, FilteredTable*> tables{
+      {"Locks", locks_}, {"Semaphores", semaphores_}, {"Averagers", averagers_}, {"GPU transfers", transfers_}};
+  FilteredTable* table = tables.value(tab);
+  return table && table->select_key(row_key);
 }
 
 void MainWindow::build_menus() {
@@ -296,19 +298,11 @@ void MainWindow::on_snapshot(const Snapshot& s) {
   if (tabs_->currentIndex() == keys_tab_) keys_model_->refresh();  // the key browser follows while shown
   if (!s.ok()) {
     status_->setText("<span style='color:#b00020'>" + s.error.toHtmlEscaped() + "</span>");
+    dashboard_->show_error(s.error);
     emit refreshed();
     return;
   }
-  const Overview& o = s.overview;
-  overview_["Directory"]->setText(s.directory + (o.fanout ? QString(" (fanout)") : QString()));
-  overview_["Items"]->setText(QString::number(o.count));
-  overview_["Volume"]->setText(human_bytes(o.volume));
-  overview_["Size limit"]->setText(human_bytes(o.size_limit));
-  overview_["Hits / misses"]->setText(QString("%1 / %2").arg(o.hits).arg(o.misses));
-  overview_["Eviction policy"]->setText(o.eviction_policy);
-  overview_["Shards"]->setText(QString::number(o.shards));
-  overview_["Primitives"]->setText(QString::number(s.primitives.size()));
-  overview_["Last refresh"]->setText(s.taken.toString("HH:mm:ss"));
+  dashboard_->show_snapshot(s, gpu_rate_now(s));
   status_->setText(QString("refreshed %1 in %2 ms").arg(s.taken.toString("HH:mm:ss")).arg(s.elapsed_ms, 0, 'f', 1));
   if (!s.skipped.empty()) {  // the rest is shown; say what was passed over
     status_->setText(status_->text() +
@@ -345,7 +339,7 @@ void MainWindow::update_charts() {
     for (auto it = models_.averager_means.begin(); it != models_.averager_means.end() && means.size() < kChartedAveragers; ++it)
       means.insert(it.key(), it.value());
   averager_chart_->show_series(means);
-  throughput_chart_->show_series(models_.throughput_mbps);
+  throughput_chart_->show_series(models_.throughput_mibps);
 }
 
 void MainWindow::update_timeline() {

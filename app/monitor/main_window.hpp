@@ -19,6 +19,7 @@
 
 namespace dcview {
 
+class DashboardView;
 class FilteredTable;
 class SeriesChart;
 class TimelineView;
@@ -45,9 +46,14 @@ class MainWindow : public QMainWindow {
 
   // Takes a snapshot now (F5), and reloads the key browser.
   void refresh_now();
+  // Shows the tab titled `tab` and, when `row_key` is given, selects that
+  // row in its table (an alert's target). False when there is no such tab
+  // or row.
+  bool jump_to(const QString& tab, const QString& row_key = {});
 
   MonitorModels& models() { return models_; }
   QTabWidget* tabs() const { return tabs_; }
+  DashboardView* dashboard() const { return dashboard_; }
   FilteredTable* locks_table() const { return locks_; }
   FilteredTable* semaphores_table() const { return semaphores_; }
   FilteredTable* history_table() const { return history_; }
@@ -72,8 +78,10 @@ class MainWindow : public QMainWindow {
 
  private:
   void build_menus();
-  QWidget* build_overview();
   void on_snapshot(const Snapshot& snapshot);
+  // The GPU throughput between the last two snapshots over every offloader
+  // and direction (bytes per second); nullopt before two were seen.
+  std::optional<double> gpu_rate_now(const Snapshot& snapshot) const;
   void update_timeline();
   void update_charts();
   void copy_selected_row();
@@ -104,7 +112,7 @@ class MainWindow : public QMainWindow {
   KeysModel* keys_model_ = nullptr;
   QComboBox* keys_shard_ = nullptr;  // fanout directories: which shard's keys
   int keys_tab_ = -1;                // disabled for a Redis store (no keys)
-  QMap<QString, QLabel*> overview_;
+  DashboardView* dashboard_ = nullptr;
   QLabel* status_ = nullptr;
   QMenu* recent_menu_ = nullptr;
 };

@@ -3,7 +3,9 @@
 // directory has history, charts get their room whatever tab is shown first,
 // columns follow their text, the key browser follows the cache, history
 // shows the newest rows and filters, the GPU tab labels what it shows, and
-// the export (in the window and headless) is data that matches the CLI's.
+// the export (in the window and headless) is data that matches the CLI's;
+// and what operators expect: an Overview dashboard whose alerts jump to
+// their rows, Python holders with their age and expiry.
 #include <sqlite3.h>
 
 #include <QDateTimeAxis>
@@ -12,6 +14,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QValueAxis>
 #include <QtCharts/QChart>
 #include <QtTest>
@@ -19,6 +22,7 @@
 #include <set>
 
 #include "charts.hpp"
+#include "dashboard.hpp"
 #include "diskcache/diskcache.hpp"
 #include "diskcache/gpu/emulated_device.hpp"
 #include "diskcache/gpu/offloader.hpp"
@@ -311,13 +315,18 @@ class TestMonitorTabs : public QObject {
     const int device_column = column_of(&t, "Device");
     QVERIFY(device_column >= 0);
     QCOMPARE(cell(t, "trainer offload", device_column), QString("emulated"));
-    const int rate_column = column_of(&t, "Avg MB/s per transfer");
+    const int rate_column = column_of(&t, "Avg rate per transfer");
     QVERIFY2(rate_column >= 0, "the table's rate says it is per transfer");
     QChart* chart = window.throughput_chart()->chart();
     auto* y = qobject_cast<QValueAxis*>(chart->axes(Qt::Vertical).front());
     QVERIFY(y);
     QVERIFY2(y->titleText() != t.headerData(rate_column, Qt::Horizontal).toString(), qPrintable(y->titleText()));
     QVERIFY2(y->titleText().contains("between refreshes"), qPrintable(y->titleText()));
+    // One unit convention: the table's rate and the chart's axis both in MiB/s.
+    QVERIFY2(cell(t, "trainer offload", rate_column).endsWith(" MiB/s") ||
+                 cell(t, "trainer offload", rate_column).endsWith(" GiB/s"),
+             qPrintable(cell(t, "trainer offload", rate_column)));
+    QVERIFY2(y->titleText().startsWith("MiB/s"), qPrintable(y->titleText()));
     QVERIFY(qobject_cast<QDateTimeAxis*>(chart->axes(Qt::Horizontal).front()));
     const double step = (y->max() - y->min()) / (y->tickCount() - 1);
     QVERIFY2(is_nice(step), qPrintable(QString("tick step %1 over %2..%3").arg(step).arg(y->min()).arg(y->max())));
@@ -392,6 +401,97 @@ class TestMonitorTabs : public QObject {
     QCOMPARE(bad.exit_code, 1);
     QVERIFY2(bad.err.contains("absent"), bad.err.constData());
     QVERIFY(!QFile::exists(missing));
+  }
+
+  // The Overview is a dashboard: its tiles count held, stale and waiting,
+  // its alerts name a stale holder (first) and a wait over the threshold,
+  // and activating an alert shows its row on its tab.
+  void overview_dashboard_alerts_jump_to_their_rows() {
+    const QString dir = fresh();
+    {
+      Cache cache(dir.toStdString());
+      Averager(cache, "latency").add(1.0);
+    }
+    Holder printer(dir, "printer");
+    QProcess waiter;  // waits for the printer for as long as the test runs
+    waiter.start(helper_path(), {"hold", dir, "printer", "lock"});
+    QVERIFY(waiter.waitForStarted(kBound));
+    Holder dead(dir, "scanner");
+    const qint64 dead_pid = dead.pid();
+    dead.kill_and_reap();
+    QSettings().setValue("alerts/wait_seconds", 1);
+
+    MainWindow window;
+    window.open_directory(dir, 200ms);
+    window.resize(1100, 700);
+    window.show();
+    DashboardView* dashboard = window.dashboard();
+    QTRY_VERIFY_WITH_TIMEOUT(dashboard->tile_text("Processes waiting").startsWith("1 |"), kBound);
+    QTRY_VERIFY_WITH_TIMEOUT(dashboard->alerts()->count() >= 2 &&
+                                 dashboard->alerts()->item(1)->text().startsWith("printer: 1 waiting"),
+                             kBound);
+    QCOMPARE(dashboard->tile_text("Locks held"), QString("2 of 2 | 1 stale"));
+    QCOMPARE(dashboard->tile_text("Averagers").section(" |", 0, 0), QString("1"));
+    QListWidgetItem* stale = dashboard->alerts()->item(0);
+    QVERIFY2(stale->text().startsWith("scanner: holder") && stale->text().contains("stale") &&
+                 stale->text().contains(QString("pid %1 ").arg(dead_pid)),
+             qPrintable(stale->text()));
+
+    window.locks_table()->set_filter("printer");  // a filter that hides the row is cleared
+    emit dashboard->alerts()->itemActivated(stale);
+    QCOMPARE(window.tabs()->tabText(window.tabs()->currentIndex()), QString("Locks"));
+    const QModelIndex current = window.locks_view()->currentIndex();
+    QVERIFY(current.isValid());
+    QCOMPARE(current.siblingAtColumn(0).data().toString(), QString("scanner"));
+    QVERIFY(window.locks_view()->selectionModel()->isRowSelected(current.row(), {}));
+
+    QVERIFY(!window.jump_to("Locks", "no such key"));
+    QVERIFY(window.jump_to("Overview"));
+    waiter.kill();
+    waiter.waitForFinished(kBound);
+    QSettings().remove("alerts/wait_seconds");
+  }
+
+  // Python's Lock leaves no holder record; its row's store time says since
+  // when it is held, and its expiry when it lapses: shown in the window,
+  // in the CLI's table and in its JSON.
+  void python_holders_show_held_for_and_expires_in() {
+    const QString dir = fresh();
+    { Cache cache(dir.toStdString()); }
+    QProcess python;
+    python.start(test_support::python(),
+                 {"-c", "import sys, diskcache; c = diskcache.Cache(sys.argv[1]); "
+                        "diskcache.Lock(c, 'py-lock', expire=600).acquire()",
+                  dir});
+    QVERIFY(python.waitForFinished(kBound));
+    QCOMPARE(python.exitCode(), 0);
+    const double acquired = now_seconds();
+    {
+      Cache cache(dir.toStdString());
+      register_primitive(cache, Value("py-lock"), PrimitiveKind::Lock);
+    }
+    MainWindow window;
+    window.open_directory(dir, 200ms);
+    const KeyedTableModel& locks = window.models().locks;
+    QTRY_COMPARE_WITH_TIMEOUT(cell(locks, "py-lock", column_of(&locks, "State")), QString("held"), kBound);
+    const QString held_for = cell(locks, "py-lock", column_of(&locks, "Held for"));
+    QVERIFY2(held_for == "< 1 s" || held_for.endsWith(" s"), qPrintable(held_for));
+    const QString expires = cell(locks, "py-lock", column_of(&locks, "Expires in"));
+    QVERIFY2(expires == "9 min" || expires == "10 min", qPrintable(expires));
+
+    QProcess cli;
+    cli.start(DISKCACHE_CLI, {"locks", "--json", dir});
+    QVERIFY(cli.waitForFinished(kBound));
+    const QJsonArray listed = QJsonDocument::fromJson(cli.readAllStandardOutput()).array();
+    QCOMPARE(listed.size(), 1);
+    const QJsonObject p = listed[0].toObject();
+    QVERIFY2(std::abs(p["held_since"].toDouble() - acquired) < 5, qPrintable(QString::number(p["held_since"].toDouble())));
+    QVERIFY2(std::abs(p["expires_at"].toDouble() - (acquired + 600)) < 5,
+             qPrintable(QString::number(p["expires_at"].toDouble())));
+    cli.start(DISKCACHE_CLI, {"locks", dir});
+    QVERIFY(cli.waitForFinished(kBound));
+    const QString table = QString::fromUtf8(cli.readAllStandardOutput());
+    QVERIFY2(QRegularExpression(R"(py-lock'?\s+held\s+1\s+(< 1 s|\d+ s))").match(table).hasMatch(), qPrintable(table));
   }
 };
 

@@ -58,9 +58,19 @@ struct PrimitiveInfo {
   std::optional<double> mean;         // averagers
   std::int64_t samples = 0;           // averagers
   std::optional<double> expire_time;  // of the key
+  // When the key's row was last written (Unix seconds). For a lock held by
+  // Python (no holder record) that is when it was taken: Python's Lock
+  // adds the key on acquire and never rewrites it while held.
+  std::optional<double> store_time;
   std::vector<HolderInfo> holders;    // empty for a Python holder (unknown)
   std::vector<WaiterInfo> waiters;    // live C++ threads waiting for it, longest first
   bool stale() const;                 // held, and every known holder is stale
+  // Since when it has been held (Unix seconds): its earliest holder's
+  // acquisition, or for a Python holder store_time; nullopt when free.
+  std::optional<double> held_since() const;
+  // When it lapses unless renewed: the earliest holder lease, else the
+  // key's expire_time; nullopt when neither is set.
+  std::optional<double> expires_at() const;
 };
 
 

@@ -49,6 +49,24 @@ bool PrimitiveInfo::stale() const {
   return true;
 }
 
+std::optional<double> PrimitiveInfo::held_since() const {
+  if (!held) return std::nullopt;
+  if (holders.empty()) return store_time;
+  double since = holders.front().acquired_at;
+  for (const auto& h : holders) since = std::min(since, h.acquired_at);
+  return since;
+}
+
+std::optional<double> PrimitiveInfo::expires_at() const {
+  if (held && !holders.empty()) {
+    std::optional<double> first;  // the holder whose lease ends first
+    for (const auto& h : holders)
+      if (h.expires_at && (!first || *h.expires_at < *first)) first = h.expires_at;
+    if (first) return first;
+  }
+  return expire_time;
+}
+
 namespace {
 
 bool table_exists(detail::Connection& c, const char* name) {
@@ -131,7 +149,7 @@ void read_row(Cache::Impl& d, SkippedRows* skipped, const char* table, std::int6
 // Fills in the state of each primitive from its Cache row.
 void read_state(Cache::Impl& d, detail::Connection& c, Found& f, double now) {
   Query q(c,
-          "SELECT mode, filename, value, size, expire_time FROM Cache WHERE key = ? AND raw = ? AND "
+          "SELECT mode, filename, value, size, expire_time, store_time FROM Cache WHERE key = ? AND raw = ? AND "
           "(expire_time IS NULL OR expire_time > ?)");
   f.key.bind(q, 1);
   q.bind(2, f.raw).bind(3, now);
@@ -141,6 +159,7 @@ void read_state(Cache::Impl& d, detail::Connection& c, Found& f, double now) {
     const auto filename = q.is_null(1) ? std::nullopt : std::optional<std::string>(std::string(q.text(1)));
     value = detail::fetch_value(static_cast<int>(q.int64(0)), filename, SqlScalar::column(q, 2), q.int64(3), *d.files);
     if (!q.is_null(4)) info.expire_time = q.real(4);
+    if (!q.is_null(5)) info.store_time = q.real(5);
   }
   switch (info.kind) {
     case PrimitiveKind::Lock:
