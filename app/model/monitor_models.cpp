@@ -116,7 +116,8 @@ void MonitorModels::apply(const Snapshot& s) {
     if (sp.info.kind == PrimitiveKind::Averager && sp.info.mean)
       push_point(averager_means[key_text(sp.info.key)], {x, *sp.info.mean}, kSeriesPoints);
     for (const auto& h : sp.info.holders)
-      holdings[key_text(sp.info.key)].push_back({QString::fromStdString(h.id), h.acquired_at, h.pid});
+      // A record's id carries its slot ("id/1"), history names the holder by its id.
+      holdings[key_text(sp.info.key)].push_back({QString::fromStdString(h.id).section('/', 0, 0), h.acquired_at, h.pid});
   }
   locks.merge(rows->locks);
   semaphores.merge(rows->semaphores);

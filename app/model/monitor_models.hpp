@@ -41,7 +41,7 @@ class MonitorModels : public QObject {
   // Who holds each lock and semaphore now, from their holder records (an
   // acquire event may have aged out of the history long ago).
   struct Holding {
-    QString holder;     // the holder's id, as history events name it
+    QString holder;     // the holder's id without its slot, as history events name it
     double since = 0;   // acquired at (Unix seconds)
     qint64 pid = 0;
   };

@@ -127,6 +127,75 @@ class TestMonitorTabs : public QObject {
     QVERIFY(held_span()->to >= now_seconds() - 5);
   }
 
+  // The timeline says who is who: a colour key lists the processes drawn,
+  // hovering a holding or a wait names the holder and its duration; the
+  // wheel and the keys zoom, panning back pins the view while time goes on,
+  // and Home returns to the live window.
+  void timeline_has_a_key_tooltips_zoom_and_pan() {
+    const QString dir = fresh();
+    Cache cache(dir.toStdString());
+    Lock lock(cache, "printer");
+    lock.lock();
+    QProcess waiter;  // waits for the printer, takes it once released, holds it
+    waiter.start(helper_path(), {"hold", dir, "printer", "lock"});
+    QVERIFY(waiter.waitForStarted(kBound));
+    QTest::qWait(400);
+    lock.unlock();
+    QVERIFY(waiter.waitForReadyRead(kBound));
+
+    MainWindow window;
+    window.open_directory(dir, 200ms);
+    window.resize(1100, 700);
+    window.tabs()->setCurrentWidget(window.timeline()->parentWidget());
+    window.show();
+    TimelineView* timeline = window.timeline();
+    auto span_of = [&](TimelineView::Span::Kind kind, qint64 pid) -> std::optional<TimelineView::Span> {
+      for (const auto& s : timeline->lanes().value("printer"))
+        if (s.kind == kind && s.pid == pid) return s;
+      return std::nullopt;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(span_of(TimelineView::Span::Held, waiter.processId()).has_value(), kBound);
+    const auto held = *span_of(TimelineView::Span::Held, waiter.processId());
+    // One bar for one holding: its acquire event and its holder record name
+    // the same holder (the record's slot aside).
+    const auto& lane = timeline->lanes().value("printer");
+    QCOMPARE(std::count_if(lane.begin(), lane.end(),
+                           [&](const auto& s) { return s.kind == TimelineView::Span::Held && s.pid == waiter.processId(); }),
+             1);
+    const auto waited = span_of(TimelineView::Span::Waited, waiter.processId());
+    QVERIFY(waited.has_value());
+    QVERIFY2(waited->to - waited->from > 0.3, qPrintable(QString::number(waited->to - waited->from)));
+
+    QVERIFY(timeline->legend().contains(waiter.processId()));
+    QVERIFY(timeline->legend().contains(::getpid()));
+    const QString pid = QString("pid %1").arg(waiter.processId());
+    const QString on_holding =
+        timeline->tooltip_at(timeline->point_of("printer", (held.from + held.to) / 2, TimelineView::Span::Held));
+    QVERIFY2(on_holding.contains("printer held") && on_holding.contains(pid) && on_holding.contains("so far"),
+             qPrintable(on_holding));
+    const QString on_wait = timeline->tooltip_at(
+        timeline->point_of("printer", (waited->from + waited->to) / 2, TimelineView::Span::Waited));
+    QVERIFY2(on_wait.contains(pid + " (") && on_wait.contains("waited") && on_wait.contains("for printer"),
+             qPrintable(on_wait));
+    QCOMPARE(timeline->tooltip_at(QPoint(5, 5)), QString());
+
+    const double window_seconds = timeline->view_end() - timeline->view_start();
+    QWheelEvent wheel(QPointF(timeline->width() - 20, 40), timeline->mapToGlobal(QPointF(timeline->width() - 20, 40)),
+                      {}, QPoint(0, 120), Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
+    QApplication::sendEvent(timeline, &wheel);
+    QVERIFY(timeline->view_end() - timeline->view_start() < 0.9 * window_seconds);
+    QTest::keyClick(timeline, Qt::Key_Left);  // back in time: the view stays there
+    const double pinned_end = timeline->view_end();
+    QVERIFY(pinned_end < now_seconds() - 0.5);
+    QTest::qWait(600);
+    QCOMPARE(timeline->view_end(), pinned_end);
+    QTest::keyClick(timeline, Qt::Key_Home);
+    QCOMPARE(timeline->view_end() - timeline->view_start(), window_seconds);
+    QTRY_VERIFY_WITH_TIMEOUT(timeline->view_end() > now_seconds() - 1, kBound);
+    waiter.kill();
+    waiter.waitForFinished(kBound);
+  }
+
   // Defect 2: every shard's history is read, so History and Timeline are
   // filled on a FanoutCache too.
   void fanout_directories_have_history() {
