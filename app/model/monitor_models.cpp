@@ -45,7 +45,7 @@ MonitorModels::MonitorModels(QObject* parent)
       semaphores({"Key", "In use / bound", "State", "Waiting", "Holders"}),
       averagers({"Key", "Mean", "Samples"}),
       transfers({"Offloader", "Device", "Direction", "Operations", "Failures", "Moved", "Avg rate per transfer",
-                 "Latency p50", "Latency p99", "Pool in use / blocks (high water)"}),
+                 "Latency p50", "Latency p99", "Pool used / blocks (peak)"}),
       history({"Time", "Key", "Event", "Holder", "Waited"}) {}
 
 std::shared_ptr<const PreparedRows> MonitorModels::prepare(const Snapshot& s) {

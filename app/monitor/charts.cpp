@@ -16,6 +16,10 @@ SeriesChart::SeriesChart(const QString& title, const QString& y_label, QWidget* 
   auto* x = new QDateTimeAxis;
   x->setFormat("HH:mm:ss");
   x->setTickCount(5);
+  // A range before the first layout: an axis laid out with the default
+  // (empty) range never draws its labels, whatever range comes later.
+  const QDateTime now = QDateTime::currentDateTime();
+  x->setRange(now.addSecs(-60), now);
   auto* y = new QValueAxis;
   y->setTitleText(y_label);
   chart()->addAxis(x, Qt::AlignBottom);

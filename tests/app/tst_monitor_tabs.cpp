@@ -81,6 +81,18 @@ bool is_nice(double v) {
   return false;
 }
 
+// Dark pixels in the 16 px under a chart's plot area, where its time axis
+// writes its labels.
+int ink_below_plot(SeriesChart* chart) {
+  const QImage image = chart->grab().toImage();
+  const QRectF plot = chart->chart()->plotArea();
+  int ink = 0;
+  for (int y = static_cast<int>(plot.bottom()) + 4; y < static_cast<int>(plot.bottom()) + 20 && y < image.height(); ++y)
+    for (int x = static_cast<int>(plot.left()); x < static_cast<int>(plot.right()) && x < image.width(); ++x)
+      ink += qGray(image.pixel(x, y)) < 128;
+  return ink;
+}
+
 QJsonDocument read_json(const QString& path) {
   QFile file(path);
   if (!file.open(QIODevice::ReadOnly)) return {};
@@ -251,6 +263,10 @@ class TestMonitorTabs : public QObject {
                                                .arg(chart->chart()->plotArea().height())
                                                .arg(chart->height())),
                                 kBound);
+      // The time axis is labelled: there is ink in the strip under the plot
+      // (Qt Charts once left it blank when the axis was shown before its
+      // first range).
+      QTRY_VERIFY2_WITH_TIMEOUT(ink_below_plot(chart) > 20, qPrintable(tab + ": no time axis labels"), kBound);
     }
   }
 
