@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
   window.show();
   int refreshes = 0;
   QObject::connect(&window, &dcview::MainWindow::refreshed, [&] { ++refreshes; });
-  const QStringList tabs = {"Overview", "Locks", "Semaphores", "Timeline", "GPU transfers", "Keys"};
+  const QStringList tabs = {"Overview", "Locks", "Semaphores", "Averagers", "Timeline", "GPU transfers", "History", "Keys"};
   QMap<QString, double> stall_ms;
   int current = -1;
   QElapsedTimer gap, phase;
