@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "diskcache/cache.hpp"
+#include "diskcache/fanout.hpp"
 
 namespace diskcache {
 
@@ -64,6 +65,7 @@ struct PrimitiveInfo {
   std::optional<double> store_time;
   std::vector<HolderInfo> holders;    // empty for a Python holder (unknown)
   std::vector<WaiterInfo> waiters;    // live C++ threads waiting for it, longest first
+  std::size_t shard = 0;              // the shard it lives in (0 for a plain cache)
   bool stale() const;                 // held, and every known holder is stale
   // Since when it has been held (Unix seconds): its earliest holder's
   // acquisition, or for a Python holder store_time; nullopt when free.
@@ -129,11 +131,31 @@ struct HistoryEvent {
   std::int64_t thread = 0;
   std::string host;
   double waited = 0;  // seconds spent waiting before acquiring (or timing out)
+  std::size_t shard = 0;  // the shard it was read from (ids are per shard; 0 for a plain cache)
 };
 // Events with id > `after_id`, oldest first, at most `limit`. The history
 // keeps the latest 10,000 events. Malformed rows count toward `limit`, are
 // appended to `skipped` (when given) and passed over.
 std::vector<HistoryEvent> primitive_history(Cache& cache, std::int64_t after_id = 0, std::size_t limit = 1000,
                                             SkippedRows* skipped = nullptr);
+
+// ---- A FanoutCache: the same, over every shard, each result naming its
+// shard (PrimitiveInfo::shard, HistoryEvent::shard).
+std::vector<PrimitiveInfo> inspect_primitives(FanoutCache& cache, bool find_python_rlocks = true,
+                                              SkippedRows* skipped = nullptr);
+// Each shard's events after `after_ids[shard]` (resized to the shard count
+// and advanced past what is returned), at most `limit_per_shard` from each,
+// merged oldest first.
+std::vector<HistoryEvent> primitive_history(FanoutCache& cache, std::vector<std::int64_t>& after_ids,
+                                            std::size_t limit_per_shard = 1000, SkippedRows* skipped = nullptr);
+
+// What a cache holds, over all its shards: items, bytes, the size limit and
+// the hit and miss counters (read, never reset or enabled).
+struct CacheTotals {
+  std::int64_t count = 0, volume = 0, size_limit = 0, hits = 0, misses = 0;
+  std::size_t shards = 1;
+};
+CacheTotals totals(Cache& cache);
+CacheTotals totals(FanoutCache& cache);
 
 }  // namespace diskcache

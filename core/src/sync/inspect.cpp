@@ -10,10 +10,12 @@
 #include "diskcache/error.hpp"
 #include "diskcache/pickle.hpp"
 #include "primitive_core.hpp"
+#include "../read_transaction.hpp"
 
 namespace diskcache {
 
 using detail::Query;
+using detail::ReadTransaction;
 using detail::SqlScalar;
 using detail::WriteScope;
 
@@ -200,22 +202,6 @@ bool holds_python_rlock(std::string_view pickled) {
 // One read transaction around a series of reads, unless the connection is
 // already in a transaction: a consistent view, and one lock instead of one
 // per statement.
-class ReadTransaction {
- public:
-  explicit ReadTransaction(detail::Connection& c) : c_(c), own_(sqlite3_get_autocommit(c.handle()) != 0) {
-    if (own_) c_.exec("BEGIN");
-  }
-  ~ReadTransaction() {
-    if (own_ && sqlite3_exec(c_.handle(), "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
-      sqlite3_exec(c_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  ReadTransaction(const ReadTransaction&) = delete;
-  ReadTransaction& operator=(const ReadTransaction&) = delete;
-
- private:
-  detail::Connection& c_;
-  bool own_;
-};
 
 std::vector<Found> collect(Cache& cache, const std::optional<Value>& only, bool find_python_rlocks,
                            SkippedRows* skipped) {
