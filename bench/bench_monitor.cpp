@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
 
   dcview::KeysModel keys;
   timer.restart();
-  keys.set_database(dir + "/cache.db");
+  keys.set_location(dir);
   while (keys.rowCount() == 0 && keys.error().isEmpty()) QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
   const double keys_ms = timer.nsecsElapsed() / 1e6;
 

@@ -19,7 +19,7 @@
 #include "diskcache/inspect.hpp"
 #include "lock_command.hpp"
 #include "python_literal.hpp"
-#include "redis_source.hpp"
+#include "inspector.hpp"
 #include "snapshot_json.hpp"
 #include "store.hpp"
 #include "units.hpp"
@@ -113,38 +113,46 @@ QString holder_text(const diskcache::PrimitiveInfo& p) {
   return parts.join("; ");
 }
 
-struct Totals {
-  std::int64_t count = 0, volume = 0, size_limit = 0, hits = 0, misses = 0;
-};
-
-Totals totals(Store& store) {
-  Totals t;
-  for (auto& shard : store.shards()) {
-    t.count += shard->size();
-    t.volume += shard->volume();
-    t.size_limit += shard->size_limit();
-    const auto s = shard->stats(false, false);  // read-only handles do not write
-    t.hits += s.hits;
-    t.misses += s.misses;
-  }
-  return t;
-}
-
-// GPU transfer statistics published by Offloaders (side table, shard 000).
-std::vector<diskcache::gpu::TransferReport> transfer_reports(Store& store) {
-  std::vector<diskcache::gpu::TransferReport> out;
+// GPU transfer statistics published by Offloaders.
+std::vector<diskcache::gpu::TransferReport> transfer_reports(dcview::Inspector& inspector) {
   diskcache::SkippedRows skipped;
-  for (auto& [name, value] : store.shards().front()->side_list(diskcache::gpu::kStatsSpace, &skipped))
-    if (name.type() == Value::Type::Text) out.push_back(diskcache::gpu::report_from_value(name.as_text(), value));
+  auto out = inspector.transfers(skipped);
   warn_skipped(skipped);
   return out;
 }
 
-int stats(Store& store, const QString& dir, bool json) {
-  const Totals t = totals(store);
-  auto& first = *store.shards().front();
-  const QString policy = QString::fromStdString(std::string(diskcache::to_string(first.eviction_policy())));
-  const auto transfers = transfer_reports(store);
+// A store that holds no items (Redis): what its primitives are.
+int primitive_stats(dcview::Inspector& inspector, const QString& location, bool json) {
+  std::map<std::string, qint64> kinds;
+  qint64 held = 0, stale = 0;
+  diskcache::SkippedRows skipped;
+  const auto all = inspector.primitives(skipped, dcview::Inspector::RLockScan::Full);
+  warn_skipped(skipped);
+  for (const auto& p : all) {
+    ++kinds[std::string(diskcache::to_string(p.kind))];
+    held += p.held;
+    stale += p.stale();
+  }
+  if (json) {
+    QJsonObject by_kind;
+    for (const auto& [kind, n] : kinds) by_kind[QString::fromStdString(kind)] = n;
+    print_json(QJsonObject{{"location", location}, {"servers", static_cast<qint64>(inspector.parts())},
+                           {"primitives", static_cast<qint64>(all.size())}, {"kinds", by_kind}, {"held", held},
+                           {"stale", stale}});
+  } else {
+    print(QString("location    %1 (%2)").arg(location, inspector.description()));
+    print(QString("primitives  %1 (%2 held, %3 stale)").arg(all.size()).arg(held).arg(stale));
+    for (const auto& [kind, n] : kinds) print(QString("  %1 %2").arg(QString::fromStdString(kind), -10).arg(n));
+  }
+  return kOk;
+}
+
+int stats(dcview::Inspector& inspector, const QString& dir, bool json) {
+  const auto totals = inspector.totals();
+  if (!totals) return primitive_stats(inspector, dir, json);
+  const diskcache::CacheTotals& t = *totals;
+  const QString policy = inspector.eviction_policy();
+  const auto transfers = transfer_reports(inspector);
   if (json) {
     QJsonArray gpu;
     for (const auto& r : transfers) gpu.append(dcview::transfer_json(r));
@@ -155,11 +163,11 @@ int stats(Store& store, const QString& dir, bool json) {
                            {"hits", static_cast<qint64>(t.hits)},
                            {"misses", static_cast<qint64>(t.misses)},
                            {"eviction_policy", policy},
-                           {"shards", static_cast<qint64>(store.shards().size())},
-                           {"fanout", store.fanout()},
+                           {"shards", static_cast<qint64>(t.shards)},
+                           {"fanout", inspector.fanout()},
                            {"gpu", gpu}});
   } else {
-    print(QString("directory   %1%2").arg(dir, store.fanout() ? QString(" (fanout, %1 shards)").arg(store.shards().size()) : ""));
+    print(QString("directory   %1%2").arg(dir, inspector.fanout() ? QString(" (fanout, %1 shards)").arg(t.shards) : ""));
     print(QString("items       %1").arg(t.count));
     print(QString("volume      %1 of %2 (%3 of %4 bytes)")
               .arg(dcview::bytes_text(static_cast<double>(t.volume)), dcview::bytes_text(static_cast<double>(t.size_limit)))
@@ -189,7 +197,7 @@ int stats(Store& store, const QString& dir, bool json) {
 int keys(Store& store, bool json, qint64 limit) {
   QJsonArray out;
   qint64 n = 0;
-  for (auto& shard : store.shards()) {
+  for (auto* shard : store.shards()) {
     const diskcache::KeyRange range = shard->keys();
     for (const Value& key : range) {
       if (limit >= 0 && n++ >= limit) break;
@@ -278,11 +286,9 @@ void print_primitives(const std::vector<diskcache::PrimitiveInfo>& primitives, b
   }
 }
 
-int locks(Store& store, bool json) {
-  std::vector<diskcache::PrimitiveInfo> all;
+int locks(dcview::Inspector& inspector, bool json) {
   diskcache::SkippedRows skipped;
-  for (auto& shard : store.shards())
-    for (auto& p : diskcache::inspect_primitives(*shard, true, &skipped)) all.push_back(std::move(p));
+  const auto all = inspector.primitives(skipped, dcview::Inspector::RLockScan::Full);
   warn_skipped(skipped);
   print_primitives(all, json);
   return kOk;
@@ -290,20 +296,18 @@ int locks(Store& store, bool json) {
 
 // The primitives' history (every shard), oldest first, the latest `limit`
 // events; of one key when `only` is given.
-int history(Store& store, const std::optional<Value>& only, bool json, qint64 limit) {
+int history(dcview::Inspector& inspector, const std::optional<Value>& only, bool json, qint64 limit) {
   std::vector<diskcache::HistoryEvent> events;
   diskcache::SkippedRows skipped;
-  for (auto& shard : store.shards()) {
-    std::int64_t after = 0;
-    while (true) {  // the history keeps at most 10,000 events per shard
-      auto batch = diskcache::primitive_history(*shard, after, 2000, &skipped);
-      if (batch.empty()) break;
-      after = batch.back().id;
-      for (auto& e : batch)
-        if (!only || e.key == *only) events.push_back(std::move(e));
-    }
+  std::vector<std::int64_t> after;
+  while (true) {  // the history keeps at most 10,000 events per shard
+    auto batch = inspector.history(after, 2000, skipped);
+    if (batch.empty()) break;
+    for (auto& e : batch)
+      if (!only || e.key == *only) events.push_back(std::move(e));
   }
   warn_skipped(skipped);
+  // Oldest first over every shard (each batch is, batches may interleave).
   std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
   if (static_cast<qint64>(events.size()) > limit) events.erase(events.begin(), events.end() - limit);
   QJsonArray out;
@@ -346,7 +350,7 @@ int print_release(diskcache::ForceReleaseResult result, const QString& name) {
 int check(Store& store, bool fix, bool json) {
   QStringList warnings;
   const bool show_progress = ::isatty(2) && !json;
-  for (auto& shard : store.shards())
+  for (auto* shard : store.shards())
     for (const auto& w : shard->check(fix, [&](std::int64_t done, std::int64_t total) {
            if (show_progress && total > 1000) std::fprintf(stderr, "\rchecking %lld/%lld", (long long)done, (long long)total);
          }))
@@ -383,50 +387,11 @@ int watch(const QString& location, double interval, qint64 iterations, bool json
   return kOk;
 }
 
-// A Redis store holds primitives only: stats, locks, release and watch.
-int run_redis_command(const QString& command, const QStringList& args, const QCommandLineParser& o, bool json) {
-  dcview::RedisSource redis(args[0].toStdString());
-  if (command == "locks") {
-    print_primitives(redis.primitives(), json);
-    return kOk;
-  }
-  if (command == "stats") {
-    std::map<std::string, qint64> kinds;
-    qint64 held = 0, stale = 0;
-    const auto all = redis.primitives();
-    for (const auto& p : all) {
-      ++kinds[std::string(diskcache::to_string(p.kind))];
-      held += p.held;
-      stale += p.stale();
-    }
-    if (json) {
-      QJsonObject by_kind;
-      for (const auto& [kind, n] : kinds) by_kind[QString::fromStdString(kind)] = n;
-      print_json(QJsonObject{{"location", args[0]}, {"servers", redis.servers()}, {"primitives", static_cast<qint64>(all.size())},
-                             {"kinds", by_kind}, {"held", held}, {"stale", stale}});
-    } else {
-      print(QString("location    %1 (%2 server(s))").arg(args[0]).arg(redis.servers()));
-      print(QString("primitives  %1 (%2 held, %3 stale)").arg(all.size()).arg(held).arg(stale));
-      for (const auto& [kind, n] : kinds) print(QString("  %1 %2").arg(QString::fromStdString(kind), -10).arg(n));
-    }
-    return kOk;
-  }
-  if (command == "release") {
-    std::optional<std::string> holder;
-    if (o.isSet("holder")) holder = o.value("holder").toStdString();
-    return print_release(redis.force_release(args[1].toStdString(), o.isSet("force"), holder), args[1]);
-  }
-  if (command == "watch")
-    return watch(args[0], interval_of(o), iterations_of(o), json, [&] {
-      if (json) {
-        print_line_json(QJsonObject{{"taken", now_iso()}, {"location", args[0]},
-                                    {"primitives", primitives_json(redis.primitives())}});
-      } else {
-        print_primitives(redis.primitives(), false);
-      }
-    });
+// The cache directory behind `inspector`, for commands on items.
+Store& items_of(dcview::Inspector& inspector, const QString& command) {
+  if (Store* store = inspector.store()) return *store;
   throw diskcache::InvalidArgument("'" + command.toStdString() + "' needs a cache directory: a Redis store holds "
-                                   "primitives only (stats, locks, release, watch)");
+                                   "primitives only (stats, locks, history, release, watch)");
 }
 
 }  // namespace
@@ -439,9 +404,8 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
   if (command == "lock") {  // lock DIR KEY -- CMD ...: the command's own arguments follow
     if (args.size() < 3)
       throw diskcache::InvalidArgument("'lock' takes DIR KEY -- COMMAND [ARGS...]; see --help");
-    if (dcview::is_redis_location(args[0]))
-      throw diskcache::InvalidArgument("'lock' needs a cache directory (a Redis lock: use diskcache::redis)");
-    Store store(args[0].toStdString(), true);
+    const auto inspector = dcview::open_inspector(args[0], true);
+    Store& store = items_of(*inspector, command);
     const Value key = key_arg(args[1], o);
     LockedRun run;
     if (o.isSet("timeout")) run.timeout = number_option(o, "timeout", 0, 0, false, false);
@@ -452,10 +416,10 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
   if (command == "history") {
     if (args.size() != 1 && args.size() != 2)
       throw diskcache::InvalidArgument("'history' takes DIR [KEY]; see --help");
-    Store store(args[0].toStdString(), false);
+    const auto inspector = dcview::open_inspector(args[0], false);
     std::optional<Value> only;
     if (args.size() == 2) only = key_arg(args[1], o);
-    return history(store, only, json, static_cast<qint64>(number_option(o, "limit", 1000, 1, false, true)));
+    return history(*inspector, only, json, static_cast<qint64>(number_option(o, "limit", 1000, 1, false, true)));
   }
   const auto expected = arg_count.find(command);
   if (expected == arg_count.end())
@@ -466,7 +430,6 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
                                          .arg(expected->second)
                                          .arg(args.size())
                                          .toStdString());
-  if (dcview::is_redis_location(args[0])) return run_redis_command(command, args, o, json);
   const bool writes = command == "set" || command == "rm" || command == "release" || command == "evict" ||
                       command == "register" ||
                       (command == "check" && o.isSet("fix"));
@@ -474,34 +437,23 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
     // A database too damaged to open is a problem check found (exit 1),
     // as a damaged row or value file is.
     try {
-      Store store(args[0].toStdString(), writes);
-      return check(store, o.isSet("fix"), json);
+      const auto inspector = dcview::open_inspector(args[0], writes);
+      return check(items_of(*inspector, command), o.isSet("fix"), json);
     } catch (const diskcache::CorruptCache& e) {
       json ? print_json(QJsonObject{{"warnings", QJsonArray{QString::fromUtf8(e.what())}}, {"fixed", false}})
            : print(QString::fromUtf8(e.what()));
       return kNotFound;
     }
   }
-  Store store(args[0].toStdString(), writes);
+  const auto inspector = dcview::open_inspector(args[0], writes);
 
-  if (command == "stats") return stats(store, args[0], json);
-  if (command == "keys") return keys(store, json, static_cast<qint64>(number_option(o, "limit", -1, 0, false, true)));
-  if (command == "get") return get(store, key_arg(args[1], o), json, o.isSet("raw"));
-  if (command == "set") {
-    const Value key = key_arg(args[1], o);
-    diskcache::SetOptions set_options;
-    if (o.isSet("expire")) set_options.expire = number_option(o, "expire", 0, 0, true, false);
-    if (o.isSet("tag")) set_options.tag = Value(o.value("tag").toStdString());
-    store.shard_for(key).set(key, parse_value(args[2], kind_of(o, "int", "float", "bytes")), set_options);
-    return kOk;
-  }
-  if (command == "rm") return store.shard_for(key_arg(args[1], o)).erase(key_arg(args[1], o)) ? kOk : kNotFound;
-  if (command == "locks") return locks(store, json);
+  if (command == "stats") return stats(*inspector, args[0], json);
+  if (command == "locks") return locks(*inspector, json);
   if (command == "release") {
     const Value key = key_arg(args[1], o);
     std::optional<std::string> holder;
     if (o.isSet("holder")) holder = o.value("holder").toStdString();
-    return print_release(diskcache::force_release(store.shard_for(key), key, o.isSet("force"), holder),
+    return print_release(inspector->force_release(key, inspector->shard_of(key), o.isSet("force"), holder),
                          QString::fromStdString(key.repr()));
   }
   if (command == "register") {
@@ -515,39 +467,55 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
       if (!o.isSet("bound")) throw diskcache::InvalidArgument("register --kind semaphore needs --bound N");
       bound = static_cast<std::int64_t>(number_option(o, "bound", 1, 1, false, true));
     }
-    diskcache::register_primitive(store.shard_for(key), key, *kind, bound);
+    inspector->register_primitive(key, *kind, bound);
     print("registered " + QString::fromStdString(key.repr()) + " as " + o.value("kind"));
     return kOk;
   }
-  if (command == "check") return check(store, o.isSet("fix"), json);
-  if (command == "evict") {
-    if (!o.isSet("tag")) throw diskcache::InvalidArgument("evict needs --tag");
-    std::int64_t removed = 0;
-    for (auto& shard : store.shards()) removed += shard->evict(Value(o.value("tag").toStdString()));
-    json ? print_json(QJsonObject{{"removed", static_cast<qint64>(removed)}}) : print(QString("removed %1").arg(removed));
+  if (command == "watch")
+    return watch(args[0], interval_of(o), iterations_of(o), json, [&] {
+      const auto totals = inspector->totals();
+      if (json) {
+        diskcache::SkippedRows skipped;
+        const auto all = inspector->primitives(skipped, dcview::Inspector::RLockScan::Full);
+        warn_skipped(skipped);
+        QJsonObject line{{"taken", now_iso()}, {"location", args[0]}, {"primitives", primitives_json(all)}};
+        if (totals) {
+          line["count"] = static_cast<qint64>(totals->count);
+          line["volume"] = static_cast<qint64>(totals->volume);
+          line["hits"] = static_cast<qint64>(totals->hits);
+          line["misses"] = static_cast<qint64>(totals->misses);
+        }
+        print_line_json(line);
+        return;
+      }
+      if (totals) {
+        print(QString("items %1   volume %2   hits %3   misses %4")
+                  .arg(totals->count)
+                  .arg(dcview::bytes_text(static_cast<double>(totals->volume)))
+                  .arg(totals->hits)
+                  .arg(totals->misses));
+        print("");
+      }
+      locks(*inspector, false);
+    });
+
+  Store& store = items_of(*inspector, command);
+  if (command == "keys") return keys(store, json, static_cast<qint64>(number_option(o, "limit", -1, 0, false, true)));
+  if (command == "get") return get(store, key_arg(args[1], o), json, o.isSet("raw"));
+  if (command == "set") {
+    const Value key = key_arg(args[1], o);
+    diskcache::SetOptions set_options;
+    if (o.isSet("expire")) set_options.expire = number_option(o, "expire", 0, 0, true, false);
+    if (o.isSet("tag")) set_options.tag = Value(o.value("tag").toStdString());
+    store.shard_for(key).set(key, parse_value(args[2], kind_of(o, "int", "float", "bytes")), set_options);
     return kOk;
   }
-  return watch(args[0], interval_of(o), iterations_of(o), json, [&] {
-    const Totals t = totals(store);
-    if (json) {
-      std::vector<diskcache::PrimitiveInfo> all;
-      diskcache::SkippedRows skipped;
-      for (auto& shard : store.shards())
-        for (auto& p : diskcache::inspect_primitives(*shard, true, &skipped)) all.push_back(std::move(p));
-      warn_skipped(skipped);
-      print_line_json(QJsonObject{{"taken", now_iso()},
-                                  {"location", args[0]},
-                                  {"count", static_cast<qint64>(t.count)},
-                                  {"volume", static_cast<qint64>(t.volume)},
-                                  {"hits", static_cast<qint64>(t.hits)},
-                                  {"misses", static_cast<qint64>(t.misses)},
-                                  {"primitives", primitives_json(all)}});
-      return;
-    }
-    print(QString("items %1   volume %2   hits %3   misses %4").arg(t.count).arg(t.volume).arg(t.hits).arg(t.misses));
-    print("");
-    locks(store, false);
-  });
+  if (command == "rm") return store.shard_for(key_arg(args[1], o)).erase(key_arg(args[1], o)) ? kOk : kNotFound;
+  if (!o.isSet("tag")) throw diskcache::InvalidArgument("evict needs --tag");  // evict: the last command
+  std::int64_t removed = 0;
+  for (auto* shard : store.shards()) removed += shard->evict(Value(o.value("tag").toStdString()));
+  json ? print_json(QJsonObject{{"removed", static_cast<qint64>(removed)}}) : print(QString("removed %1").arg(removed));
+  return kOk;
 }
 
 }  // namespace cli

@@ -1,12 +1,15 @@
-// The key browser's model: pages through a cache database's keys with the
-// sorting and the search done in SQL (not only over loaded rows), on worker
-// threads with their own read-only connections, so the GUI never waits for
-// a query. Rows arrive 200 at a time as the view scrolls (fetchMore).
+// The key browser's model: pages through a cache's keys (one shard's for a
+// fanout directory) with the sorting and the search done in SQL
+// (diskcache::browse_keys through the location's Inspector, opened
+// read-only), one query at a time on a worker thread, so the GUI never
+// waits for a query. Rows arrive 200 at a time as the view scrolls
+// (fetchMore).
 #pragma once
 
 #include <QAbstractTableModel>
 #include <QFutureWatcher>
 #include <QVector>
+#include <memory>
 #include <optional>
 
 namespace dcview {
@@ -20,8 +23,10 @@ class KeysModel : public QAbstractTableModel {
   explicit KeysModel(QObject* parent = nullptr);
   ~KeysModel() override;
 
-  // The cache.db to browse (a plain cache's, or one shard's); empty: none.
-  void set_database(const QString& db_path);
+  // The location to browse and which of its key databases (a fanout
+  // directory's shard); an empty location: none.
+  void set_location(const QString& location, std::size_t database = 0);
+  const QString& location() const { return location_; }
   // Only keys containing `text`: text and number keys through SQL LIKE
   // (case-insensitive for ASCII), bytes and pickled keys by their bytes.
   void set_search(const QString& text);
@@ -49,6 +54,7 @@ class KeysModel : public QAbstractTableModel {
     double stored = 0;
     std::optional<double> expires;
   };
+  struct Browser;  // the worker's Inspector, opened on first use (keys_model.cpp)
   struct Page {
     quint64 generation = 0;
     qint64 offset = 0;
@@ -66,7 +72,9 @@ class KeysModel : public QAbstractTableModel {
   void request(qint64 offset, qint64 limit = kPage, bool replace = false);
   void replace_rows(QVector<Row> fresh);
 
-  QString db_path_, search_;
+  QString location_, search_;
+  std::size_t database_ = 0;
+  std::shared_ptr<Browser> browser_;
   int sort_column_ = Key;
   Qt::SortOrder sort_order_ = Qt::AscendingOrder;
   quint64 generation_ = 0;

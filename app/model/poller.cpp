@@ -4,6 +4,7 @@
 #include <QFileSystemWatcher>
 #include <QTimer>
 
+#include "diskcache/layout.hpp"
 #include "monitor_models.hpp"
 
 namespace dcview {
@@ -61,9 +62,8 @@ class PollWorker : public QObject {
     QStringList files;
     const QDir dir(directory_);
     if (watcher_->directories().isEmpty() && dir.exists()) watcher_->addPath(directory_);
-    for (const QString& sub : {QString("."), QString("000")})
-      for (const char* name : {"cache.db", "cache.db-wal"})
-        if (dir.exists(sub + "/" + name)) files << dir.filePath(sub + "/" + name);
+    for (const auto& file : diskcache::detect_layout(directory_.toStdString()).change_files())
+      if (std::filesystem::exists(file)) files << QString::fromStdString(file.string());
     // A deleted or replaced file drops out of the watcher's list by itself,
     // so an unchanged list means every file is still watched.
     QStringList watched = watcher_->files();

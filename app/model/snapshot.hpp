@@ -12,8 +12,7 @@
 
 #include "diskcache/gpu/transfer_stats.hpp"
 #include "diskcache/inspect.hpp"
-#include "redis_source.hpp"
-#include "store.hpp"
+#include "inspector.hpp"
 #include "units.hpp"
 
 namespace dcview {
@@ -69,45 +68,32 @@ struct Snapshot {
   bool ok() const { return error.isEmpty(); }
 };
 
-// Keeps a read-only view of one directory (or Redis store: "redis://...")
-// and takes snapshots of it. Opens lazily, and reopens after an error or
-// when the database file was replaced. Use from one thread at a time.
+// Keeps a read-only view of one location (a cache directory, or a Redis
+// store: "redis://...") through an Inspector and takes snapshots of it.
+// Opens lazily, and reopens after an error or when the database file was
+// replaced. Use from one thread at a time.
 class SnapshotSource {
  public:
-  explicit SnapshotSource(QString directory) : directory_(std::move(directory)) {}
+  explicit SnapshotSource(QString directory);
+  ~SnapshotSource();
   Snapshot collect();
   const QString& directory() const { return directory_; }
   // Python RLocks are recognised by their value: each snapshot scans a
   // slice of kScanSlice rows of each shard (a bounded cost per refresh).
-  static constexpr std::int64_t kScanSlice = 10000;
+  static constexpr std::int64_t kScanSlice = Inspector::kScanSlice;
   // History events read per shard and refresh (the rest come next time).
   static constexpr std::size_t kEventsPerRefresh = 2000;
 
  private:
-  // The database file's identity when the store was opened: a replaced
+  // The identity (device, inode) of the inspector's database: a replaced
   // file (restored, recreated, overwritten) is reopened, not read through
-  // connections to the old one.
+  // connections to the old one. {0, 0} when there is none (Redis).
   std::pair<quint64, quint64> identity() const;
 
-  // Python RLocks found by the last complete pass of the scan and by the
-  // current one, followed key by key.
-  struct RLockFollow {
-    std::vector<diskcache::Value> known;  // found by the last complete pass
-    std::vector<diskcache::Value> pass;   // found so far by the current pass
-    std::int64_t next_rowid = 0;
-  };
-  std::vector<diskcache::PrimitiveInfo> primitives_of(std::size_t shard_index, diskcache::Cache& shard,
-                                                      diskcache::SkippedRows& skipped);
-  void collect_directory(Snapshot& s);
-  // A Redis store has primitives and history only (no items, no GPU rows).
-  void collect_redis(Snapshot& s);
-
   QString directory_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<RedisSource> redis_;
+  std::unique_ptr<Inspector> inspector_;
   std::pair<quint64, quint64> opened_identity_{0, 0};
-  std::vector<RLockFollow> python_rlocks_;  // per shard
-  std::vector<std::int64_t> last_event_ids_;  // per shard (or server set): the newest event seen
+  std::vector<std::int64_t> last_event_ids_;  // per shard (or store): the newest event seen
 };
 
 // The Averager's running mean history is not stored; the monitor keeps the

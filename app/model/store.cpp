@@ -1,34 +1,45 @@
 #include "store.hpp"
 
-#include <filesystem>
-
 #include "diskcache/error.hpp"
-#include "diskcache/fanout.hpp"
 
 namespace dcview {
 
-Store::Store(const std::string& dir, bool writable) {
-  namespace fs = std::filesystem;
+Store::Store(const std::string& dir, bool writable) : layout_(diskcache::detect_layout(dir)) {
   diskcache::Options options;
   options.read_only = !writable;
-  const bool plain = fs::exists(fs::path(dir) / "cache.db"), sharded = fs::exists(fs::path(dir) / "000");
-  if (!plain && !sharded && !writable)
+  if (layout_.kind == diskcache::Layout::Kind::None && !writable)
     throw diskcache::Error("no cache at " + dir + ": neither cache.db nor shard folders (read-only: nothing created)");
-  if (plain || !sharded) {
-    shards_.push_back(std::make_unique<diskcache::Cache>(dir, options));
+  if (layout_.kind != diskcache::Layout::Kind::Fanout) {
+    plain_ = std::make_unique<diskcache::Cache>(dir, options);
+    shards_.push_back(plain_.get());
+    if (layout_.kind == diskcache::Layout::Kind::None) layout_ = diskcache::detect_layout(dir);  // created it
     return;
   }
-  // A fanout directory: its shard count is recorded or inferred by FanoutCache.
+  // Its shard count is recorded or inferred by FanoutCache (and checked).
   diskcache::FanoutOptions fanout_options;
   fanout_options.cache = options;
-  diskcache::FanoutCache probe(dir, fanout_options);
-  is_fanout_ = true;
-  for (std::size_t i = 0; i < probe.shard_count(); ++i)
-    shards_.push_back(std::make_unique<diskcache::Cache>(probe.shard(i).directory(), options));
+  fanout_ = std::make_unique<diskcache::FanoutCache>(dir, fanout_options);
+  for (std::size_t i = 0; i < fanout_->shard_count(); ++i) shards_.push_back(&fanout_->shard(i));
 }
 
 diskcache::Cache& Store::shard_for(const diskcache::Value& key) {
-  return *shards_[diskcache::shard_index(key, shards_.size())];
+  return fanout_ ? fanout_->shard_for(key) : *plain_;
+}
+
+diskcache::CacheTotals Store::totals() { return fanout_ ? diskcache::totals(*fanout_) : diskcache::totals(*plain_); }
+
+std::vector<diskcache::PrimitiveInfo> Store::primitives(bool find_python_rlocks, diskcache::SkippedRows* skipped) {
+  return fanout_ ? diskcache::inspect_primitives(*fanout_, find_python_rlocks, skipped)
+                 : diskcache::inspect_primitives(*plain_, find_python_rlocks, skipped);
+}
+
+std::vector<diskcache::HistoryEvent> Store::history(std::vector<std::int64_t>& after_ids, std::size_t limit,
+                                                    diskcache::SkippedRows* skipped) {
+  if (fanout_) return diskcache::primitive_history(*fanout_, after_ids, limit, skipped);
+  after_ids.resize(1, 0);
+  auto events = diskcache::primitive_history(*plain_, after_ids[0], limit, skipped);
+  if (!events.empty()) after_ids[0] = events.back().id;
+  return events;
 }
 
 }  // namespace dcview

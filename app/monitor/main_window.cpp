@@ -34,7 +34,8 @@
 #include "diskcache/error.hpp"
 #include "keys_model.hpp"
 #include "snapshot_json.hpp"
-#include "redis_source.hpp"
+#include "diskcache/layout.hpp"
+#include "inspector.hpp"
 #include "timeline.hpp"
 
 namespace dcview {
@@ -140,7 +141,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   keys_shard_ = new QComboBox(keys);
   keys_shard_->setToolTip("A fanout directory's keys are browsed one shard at a time");
   connect(keys_shard_, &QComboBox::currentIndexChanged, this, [this] {
-    if (keys_shard_->currentIndex() >= 0) keys_model_->set_database(keys_shard_->currentData().toString());
+    if (keys_shard_->currentIndex() >= 0)
+      keys_model_->set_location(keys_model_->location(), keys_shard_->currentData().value<std::size_t>());
   });
   auto* search_row = new QHBoxLayout;
   search_row->addWidget(keys_shard_);
@@ -206,7 +208,7 @@ void MainWindow::build_menus() {
     const QString url = QInputDialog::getText(this, "Open a Redis store",
                                               "redis://host:port[/db] (comma-separated for a quorum):",
                                               QLineEdit::Normal, "redis://127.0.0.1:6379", &ok);
-    if (ok && is_redis_location(url.trimmed())) open_directory(url.trimmed());
+    if (ok && !url.trimmed().isEmpty()) open_directory(url.trimmed());
   });
   recent_menu_ = file->addMenu("Open &recent");
   rebuild_recent_menu();
@@ -263,20 +265,16 @@ void MainWindow::open_directory(const QString& directory, std::chrono::milliseco
   remember_directory(directory);
   setWindowTitle(QString("diskcache monitor - %1").arg(directory));
   status_->setText("opening " + directory + "...");
-  {  // the key browser: the cache's database, or one shard's at a time (a Redis store has no keys)
-    const bool redis = is_redis_location(directory);
-    tabs_->setTabEnabled(keys_tab_, !redis);
+  {  // the key browser: the cache's database, or one shard's at a time (a Redis store has none)
+    const auto databases = diskcache::detect_layout(directory.toStdString()).databases;
+    tabs_->setTabEnabled(keys_tab_, !databases.empty());
     QSignalBlocker block(keys_shard_);
     keys_shard_->clear();
-    for (int shard = 0; shard < 1000 && !redis; ++shard) {
-      const QString db = QString("%1/%2/cache.db").arg(directory).arg(shard, 3, 10, QChar('0'));
-      if (!QFileInfo::exists(db)) break;
-      keys_shard_->addItem(QString("shard %1").arg(shard, 3, 10, QChar('0')), db);
-    }
+    if (databases.size() > 1)
+      for (std::size_t shard = 0; shard < databases.size(); ++shard)
+        keys_shard_->addItem(QString("shard %1").arg(shard, 3, 10, QChar('0')), QVariant::fromValue(shard));
     keys_shard_->setVisible(keys_shard_->count() > 0);
-    keys_model_->set_database(redis ? QString()
-                              : keys_shard_->count() > 0 ? keys_shard_->itemData(0).toString()
-                                                         : directory + "/cache.db");
+    keys_model_->set_location(databases.empty() ? QString() : directory, 0);
   }
   poller_->start();
 }
@@ -374,25 +372,13 @@ QString MainWindow::force_release_selected() {
   const QString name = key_text(ref.key);
   if (!confirm(QString("Force-release %1? Its holders lose it; waiters are woken.").arg(name))) return "cancelled";
   try {
-    // The primitive behind the row, in a cache directory (an explicit write) or a Redis store.
-    const std::string location = poller_->directory().toStdString();
-    std::unique_ptr<Store> store;
-    std::unique_ptr<RedisSource> redis;
-    std::function<std::optional<diskcache::PrimitiveInfo>()> inspect;
-    std::function<diskcache::ForceReleaseResult(bool, const std::optional<std::string>&)> release;
-    if (is_redis_location(poller_->directory())) {
-      redis = std::make_unique<RedisSource>(location);
-      const std::string key = ref.key.as_text();
-      inspect = [&redis, key] { return redis->primitive(key); };
-      release = [&redis, key](bool force, const auto& holder) { return redis->force_release(key, force, holder); };
-    } else {
-      store = std::make_unique<Store>(location, true);
-      diskcache::Cache& cache = *store->shards().at(static_cast<std::size_t>(ref.shard));
-      inspect = [&cache, &ref] { return diskcache::inspect_primitive(cache, ref.key); };
-      release = [&cache, &ref](bool force, const auto& holder) {
-        return diskcache::force_release(cache, ref.key, force, holder);
-      };
-    }
+    // The primitive behind the row (opened for writing: an explicit write).
+    const auto inspector = open_inspector(poller_->directory(), true);
+    const auto shard = static_cast<std::size_t>(ref.shard);
+    auto inspect = [&] { return inspector->primitive(ref.key, shard); };
+    auto release = [&](bool force, const std::optional<std::string>& holder) {
+      return inspector->force_release(ref.key, shard, force, holder);
+    };
     auto result = diskcache::ForceReleaseResult::NotHeld;
     // A semaphore: return the dead holders' permits one by one, leaving the
     // live holders theirs.
@@ -427,15 +413,13 @@ QString MainWindow::force_release_selected() {
 
 QString MainWindow::register_python_primitive(const QString& key, diskcache::PrimitiveKind kind, qint64 bound) {
   if (!poller_) return "no directory open";
-  if (is_redis_location(poller_->directory())) return "nothing to register: a Redis store's primitives register themselves";
   if (!confirm(QString("Register %1 as a Python %2?").arg(key, kind == diskcache::PrimitiveKind::Lock ? "Lock" : "BoundedSemaphore")))
     return "cancelled";
   try {
-    Store store(poller_->directory().toStdString(), true);
-    const diskcache::Value k(key.toStdString());
-    diskcache::register_primitive(store.shard_for(k), k, kind,
-                                  kind == diskcache::PrimitiveKind::Semaphore ? std::optional<std::int64_t>(bound)
-                                                                              : std::nullopt);
+    open_inspector(poller_->directory(), true)
+        ->register_primitive(diskcache::Value(key.toStdString()), kind,
+                             kind == diskcache::PrimitiveKind::Semaphore ? std::optional<std::int64_t>(bound)
+                                                                         : std::nullopt);
     poller_->refresh_now();
     return "registered " + key;
   } catch (const std::exception& e) {
@@ -444,31 +428,26 @@ QString MainWindow::register_python_primitive(const QString& key, diskcache::Pri
 }
 
 qint64 MainWindow::purge_expired() {
-  if (poller_ && is_redis_location(poller_->directory())) {
-    statusBar()->showMessage("nothing to purge: a Redis store keeps no cache items", 8000);
-    return -1;
-  }
   if (!poller_ || !confirm("Remove every expired key now?")) return -1;
   QProgressDialog progress("Purging expired keys...", QString(), 0, 100, this);
   progress.setWindowModality(Qt::WindowModal);
   progress.setMinimumDuration(300);
-  const std::string dir = poller_->directory().toStdString();
-  QFuture<qint64> work = QtConcurrent::run([dir, &progress]() -> qint64 {
+  const QString location = poller_->directory();
+  QString error;
+  QFuture<qint64> work = QtConcurrent::run([location, &progress, &error]() -> qint64 {
     try {
-      Store store(dir, true);
-      qint64 total = 0;
-      for (auto& shard : store.shards())
-        total += shard->expire(std::nullopt, [&](std::int64_t done, std::int64_t expected) {
-          const int percent = expected > 0 ? static_cast<int>(100 * done / expected) : 0;
-          QMetaObject::invokeMethod(&progress, [&progress, percent] { progress.setValue(percent); });
-        });
-      return total;
-    } catch (const std::exception&) {
+      return open_inspector(location, true)->purge_expired([&](std::int64_t done, std::int64_t expected) {
+        const int percent = expected > 0 ? static_cast<int>(100 * done / expected) : 0;
+        QMetaObject::invokeMethod(&progress, [&progress, percent] { progress.setValue(percent); });
+      });
+    } catch (const std::exception& e) {
+      error = QString::fromUtf8(e.what());  // read after the task finished
       return -1;
     }
   });
   while (!work.isFinished()) QApplication::processEvents(QEventLoop::AllEvents, 20);
   progress.setValue(100);
+  if (!error.isEmpty()) statusBar()->showMessage("purge failed: " + error, 8000);
   if (poller_) poller_->refresh_now();
   return work.result();
 }

@@ -189,7 +189,7 @@ class TestMonitor : public QObject {
     KeysModel model;
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     QSignalSpy loaded(&model, &KeysModel::loaded);
-    model.set_database(dir + "/cache.db");
+    model.set_location(dir);
     QTRY_VERIFY_WITH_TIMEOUT(model.total() == 1001 && model.rowCount() == KeysModel::kPage, kBound);
     QVERIFY(model.canFetchMore({}));
     model.fetchMore({});
