@@ -1,0 +1,73 @@
+// The app's one inspection interface over a cache directory: a fanout
+// directory's primitives, history, keys and writes land in the shard each
+// key lives in, totals add up, and a location that holds nothing is
+// refused without creating anything. (tst_redis_views covers Redis.)
+#include <QtTest>
+
+#include "diskcache/diskcache.hpp"
+#include "inspector.hpp"
+
+using namespace diskcache;
+using namespace dcview;
+
+class TestInspector : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+  int n_ = 0;
+  QString fresh() { return tmp_.path() + "/i" + QString::number(n_++); }
+
+ private slots:
+  void fanout_directory_through_one_interface() {
+    const QString dir = fresh();
+    FanoutCache cache(dir.toStdString(), {.shards = 3});
+    for (int i = 0; i < 30; ++i) cache.set("item-" + std::to_string(i), Value(i));
+    for (int i = 0; i < 6; ++i) {
+      Lock lock(cache, "job-" + std::to_string(i));
+      lock.lock();
+      lock.unlock();
+    }
+    const auto inspector = open_inspector(dir, true);
+    QVERIFY(inspector->fanout());
+    QCOMPARE(inspector->parts(), std::size_t(3));
+    QCOMPARE(inspector->key_databases(), std::size_t(3));
+    QCOMPARE(inspector->change_files().size(), std::size_t(6));
+    QCOMPARE(inspector->totals()->count, cache.size());
+
+    SkippedRows skipped;
+    const auto primitives = inspector->primitives(skipped, Inspector::RLockScan::Full);
+    QCOMPARE(primitives.size(), std::size_t(6));
+    for (const auto& p : primitives) {
+      QCOMPARE(p.shard, inspector->shard_of(p.key));
+      QCOMPARE(&cache.shard(p.shard), &cache.shard_for(p.key));
+      QVERIFY(inspector->primitive(p.key, p.shard).has_value());
+    }
+    QCOMPARE(inspector->primitives(skipped, Inspector::RLockScan::Sliced).size(), std::size_t(6));
+    std::vector<std::int64_t> after;
+    QCOMPARE(inspector->history(after, 100, skipped).size(), std::size_t(12));
+    QVERIFY(inspector->history(after, 100, skipped).empty());
+    QVERIFY(skipped.empty());
+
+    std::int64_t browsed = 0;
+    for (std::size_t db = 0; db < inspector->key_databases(); ++db)
+      browsed += *inspector->browse_keys(db, {.limit = 1000}).total;
+    QCOMPARE(browsed, cache.size());
+    QVERIFY_THROWS_EXCEPTION(InvalidArgument, inspector->browse_keys(3, {}));
+
+    const Value py("py-lock");
+    inspector->register_primitive(py, PrimitiveKind::Lock, std::nullopt);
+    const auto registered = inspector->primitive(py, inspector->shard_of(py));
+    QVERIFY(registered && registered->registered);
+    cache.set("old", Value(1), {.expire = 0.01});
+    QTest::qWait(50);
+    QCOMPARE(inspector->purge_expired(), std::int64_t(1));
+  }
+
+  void nothing_there_is_refused_and_nothing_created() {
+    const QString dir = fresh();
+    QVERIFY_THROWS_EXCEPTION(Error, open_inspector(dir, false));
+    QVERIFY(!QFileInfo::exists(dir));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestInspector)
+#include "tst_inspector.moc"
