@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "inspector.hpp"
+#include "units.hpp"
 
 namespace dcview {
 
@@ -154,7 +155,7 @@ QVariant KeysModel::data(const QModelIndex& index, int role) const {
   switch (index.column()) {
     case Key: return r.key;
     case Kind: return r.kind;
-    case Size: return r.size;
+    case Size: return bytes_text(static_cast<double>(r.size));
     case Stored: return time(r.stored);
     case Expires: return r.expires ? time(*r.expires) : QString("never");
     case Tag: return r.tag;
