@@ -439,7 +439,8 @@ class Cache {
   void close();
 
   struct Impl;
-  // Internal: for the library's own modules (fanout, primitives, gpu).
+  // Internal: for the library's own modules (fanout, primitives,
+  // inspection); not part of the API.
   Impl& impl() noexcept { return *impl_; }
 
  private:

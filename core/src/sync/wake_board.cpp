@@ -33,7 +33,9 @@ WakeBoard::~WakeBoard() = default;
 std::size_t WakeBoard::slot_of(std::string_view key_bytes) noexcept {
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a
   for (unsigned char c : key_bytes) h = (h ^ c) * 1099511628211ull;
-  return 1 + h % (kSlots - 1);  // slot 0 is the global word
+  // Slot 0 is not used: it was a global word every release bumped, and
+  // keeping the mapping keeps processes of earlier versions in step.
+  return 1 + h % (kSlots - 1);
 }
 
 std::atomic<std::uint32_t>* WakeBoard::seq(std::size_t slot) const noexcept {
@@ -111,14 +113,6 @@ void WakeBoard::notify(std::size_t slot) noexcept {
   if (!base_ || !writable_) return;
   seq(slot)->fetch_add(1, std::memory_order_release);
   futex_wake_all(seq(slot));
-  seq(0)->fetch_add(1, std::memory_order_release);
-  futex_wake_all(seq(0));
-}
-
-std::uint32_t WakeBoard::any_sequence() const noexcept { return sequence(0); }
-
-void WakeBoard::wait_any(std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept {
-  if (base_) futex_wait(seq(0), seen, timeout);
 }
 
 }  // namespace diskcache::detail

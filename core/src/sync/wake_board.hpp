@@ -66,10 +66,6 @@ class WakeBoard {
     WakeBoard& board_;
     std::size_t slot_;
   };
-  // Any release anywhere in this cache bumps the global word (monitors
-  // wait on it to refresh early).
-  void wait_any(std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept;
-  std::uint32_t any_sequence() const noexcept;
 
  private:
   std::atomic<std::uint32_t>* seq(std::size_t slot) const noexcept;
