@@ -336,6 +336,24 @@ class TestPrimitives : public QObject {
     killed.reset();
     QCOMPARE(board.contenders(slot, detail::WakeBoard::now_ms()), 0u);
   }
+
+  // A release wakes the waiters of its key's slot and no one else: no
+  // word every release bumps (its waiters would all wake each time).
+  void a_release_touches_its_slot_only() {
+    const std::string dir = fresh();
+    Cache cache(dir);
+    Lock lock(cache, "printer");
+    lock.lock();  // maps the board
+    detail::WakeBoard board(dir, true);
+    QVERIFY(board.valid());
+    std::vector<std::uint32_t> before;
+    for (std::size_t s = 0; s < detail::WakeBoard::kSlots; ++s) before.push_back(board.sequence(s));
+    lock.unlock();
+    int changed = 0;
+    for (std::size_t s = 0; s < detail::WakeBoard::kSlots; ++s) changed += board.sequence(s) != before[s];
+    QCOMPARE(changed, 1);
+    QCOMPARE(board.sequence(0), before[0]);
+  }
 };
 
 QTEST_GUILESS_MAIN(TestPrimitives)
