@@ -21,13 +21,13 @@
 #include "python_literal.hpp"
 #include "inspector.hpp"
 #include "snapshot_json.hpp"
-#include "store.hpp"
+#include "cache_directory.hpp"
 #include "units.hpp"
 #include "value_text.hpp"
 
 namespace cli {
 
-using dcview::Store;
+using dcview::CacheDirectory;
 namespace {
 
 using diskcache::Value;
@@ -194,10 +194,10 @@ int stats(dcview::Inspector& inspector, const QString& dir, bool json) {
   return kOk;
 }
 
-int keys(Store& store, bool json, qint64 limit) {
+int keys(CacheDirectory& directory, bool json, qint64 limit) {
   QJsonArray out;
   qint64 n = 0;
-  for (auto* shard : store.shards()) {
+  for (auto* shard : directory.shards()) {
     const diskcache::KeyRange range = shard->keys();
     for (const Value& key : range) {
       if (limit >= 0 && n++ >= limit) break;
@@ -209,8 +209,8 @@ int keys(Store& store, bool json, qint64 limit) {
   return kOk;
 }
 
-int get(Store& store, const Value& key, bool json, bool raw) {
-  auto entry = store.shard_for(key).get_entry(key);
+int get(CacheDirectory& directory, const Value& key, bool json, bool raw) {
+  auto entry = directory.shard_for(key).get_entry(key);
   if (!entry) {
     if (json) print_json(QJsonObject{{"key", dcview::value_json(key)}, {"found", false}});
     return kNotFound;
@@ -347,10 +347,10 @@ int print_release(diskcache::ForceReleaseResult result, const QString& name) {
   return kError;
 }
 
-int check(Store& store, bool fix, bool json) {
+int check(CacheDirectory& directory, bool fix, bool json) {
   QStringList warnings;
   const bool show_progress = ::isatty(2) && !json;
-  for (auto* shard : store.shards())
+  for (auto* shard : directory.shards())
     for (const auto& w : shard->check(fix, [&](std::int64_t done, std::int64_t total) {
            if (show_progress && total > 1000) std::fprintf(stderr, "\rchecking %lld/%lld", (long long)done, (long long)total);
          }))
@@ -388,8 +388,8 @@ int watch(const QString& location, double interval, qint64 iterations, bool json
 }
 
 // The cache directory behind `inspector`, for commands on items.
-Store& items_of(dcview::Inspector& inspector, const QString& command) {
-  if (Store* store = inspector.store()) return *store;
+CacheDirectory& items_of(dcview::Inspector& inspector, const QString& command) {
+  if (CacheDirectory* directory = inspector.directory()) return *directory;
   throw diskcache::InvalidArgument("'" + command.toStdString() + "' needs a cache directory: a Redis store holds "
                                    "primitives only (stats, locks, history, release, watch)");
 }
@@ -405,13 +405,13 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
     if (args.size() < 3)
       throw diskcache::InvalidArgument("'lock' takes DIR KEY -- COMMAND [ARGS...]; see --help");
     const auto inspector = dcview::open_inspector(args[0], true);
-    Store& store = items_of(*inspector, command);
+    CacheDirectory& directory = items_of(*inspector, command);
     const Value key = key_arg(args[1], o);
     LockedRun run;
     if (o.isSet("timeout")) run.timeout = number_option(o, "timeout", 0, 0, false, false);
     if (o.isSet("semaphore")) run.semaphore = static_cast<std::int64_t>(number_option(o, "semaphore", 1, 1, false, true));
     for (qsizetype i = 2; i < args.size(); ++i) run.command.push_back(args[i].toStdString());
-    return run_locked(store.shard_for(key), key, run);
+    return run_locked(directory.shard_for(key), key, run);
   }
   if (command == "history") {
     if (args.size() != 1 && args.size() != 2)
@@ -499,21 +499,21 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
       locks(*inspector, false);
     });
 
-  Store& store = items_of(*inspector, command);
-  if (command == "keys") return keys(store, json, static_cast<qint64>(number_option(o, "limit", -1, 0, false, true)));
-  if (command == "get") return get(store, key_arg(args[1], o), json, o.isSet("raw"));
+  CacheDirectory& directory = items_of(*inspector, command);
+  if (command == "keys") return keys(directory, json, static_cast<qint64>(number_option(o, "limit", -1, 0, false, true)));
+  if (command == "get") return get(directory, key_arg(args[1], o), json, o.isSet("raw"));
   if (command == "set") {
     const Value key = key_arg(args[1], o);
     diskcache::SetOptions set_options;
     if (o.isSet("expire")) set_options.expire = number_option(o, "expire", 0, 0, true, false);
     if (o.isSet("tag")) set_options.tag = Value(o.value("tag").toStdString());
-    store.shard_for(key).set(key, parse_value(args[2], kind_of(o, "int", "float", "bytes")), set_options);
+    directory.shard_for(key).set(key, parse_value(args[2], kind_of(o, "int", "float", "bytes")), set_options);
     return kOk;
   }
-  if (command == "rm") return store.shard_for(key_arg(args[1], o)).erase(key_arg(args[1], o)) ? kOk : kNotFound;
+  if (command == "rm") return directory.shard_for(key_arg(args[1], o)).erase(key_arg(args[1], o)) ? kOk : kNotFound;
   if (!o.isSet("tag")) throw diskcache::InvalidArgument("evict needs --tag");  // evict: the last command
   std::int64_t removed = 0;
-  for (auto* shard : store.shards()) removed += shard->evict(Value(o.value("tag").toStdString()));
+  for (auto* shard : directory.shards()) removed += shard->evict(Value(o.value("tag").toStdString()));
   json ? print_json(QJsonObject{{"removed", static_cast<qint64>(removed)}}) : print(QString("removed %1").arg(removed));
   return kOk;
 }

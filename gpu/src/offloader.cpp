@@ -20,7 +20,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // The cache being written: a Cache or a FanoutCache.
-struct Store {
+struct TargetCache {
   std::variant<Cache*, FanoutCache*> target;
 
   bool set_chunks(const Value& key, const std::function<std::string_view()>& next, const SetOptions& options) {
@@ -94,7 +94,7 @@ Ticket failed_ticket(std::exception_ptr error) {
 }  // namespace
 
 struct Offloader::Impl {
-  Impl(Device& d, Store s, OffloaderOptions o)
+  Impl(Device& d, TargetCache s, OffloaderOptions o)
       : device(d),
         store(s),
         options(std::move(o)),
@@ -104,7 +104,7 @@ struct Offloader::Impl {
         io([this] { run_io(); }) {}
 
   Device& device;
-  Store store;
+  TargetCache store;
   OffloaderOptions options;
   StagingPool pool;
   std::unique_ptr<Stream> copy_stream;
@@ -260,9 +260,9 @@ struct Offloader::Impl {
 };
 
 Offloader::Offloader(Device& device, Cache& cache, OffloaderOptions options)
-    : impl_(std::make_unique<Impl>(device, Store{&cache}, std::move(options))) {}
+    : impl_(std::make_unique<Impl>(device, TargetCache{&cache}, std::move(options))) {}
 Offloader::Offloader(Device& device, FanoutCache& cache, OffloaderOptions options)
-    : impl_(std::make_unique<Impl>(device, Store{&cache}, std::move(options))) {}
+    : impl_(std::make_unique<Impl>(device, TargetCache{&cache}, std::move(options))) {}
 
 Offloader::~Offloader() {
   impl_->drain();

@@ -84,10 +84,11 @@ decltype(auto) commit_after(Tx tx, F&& body) {
   }
 }
 
-// Python's memoize over any store with get/set: results are cached under
-// (name, arg1, ..., argN, None). `store` must outlive the returned callable.
-template <class Store, class F>
-auto memoize(Store& store, Value name, F fn, MemoizeOptions options) {
+// Python's memoize over any cache with get/set (Cache, FanoutCache, Index):
+// results are cached under (name, arg1, ..., argN, None). `store` must
+// outlive the returned callable.
+template <class AnyCache, class F>
+auto memoize(AnyCache& store, Value name, F fn, MemoizeOptions options) {
   return [&store, name = std::move(name), fn = std::move(fn), options](const auto&... args) {
     using R = std::decay_t<std::invoke_result_t<const F&, decltype(args)...>>;
     const Value key = Value::tuple({name, Codec<std::decay_t<decltype(args)>>::encode(args)..., Value()});
@@ -200,10 +201,10 @@ struct KeyRange {
   const SkippedRows& skipped() const noexcept { return first.skipped(); }
 };
 
-// Iterates (key, value) pairs over a key range of `Store` (Cache or
+// Iterates (key, value) pairs over a key range of `AnyCache` (Cache or
 // FanoutCache), fetching each value as it goes; keys removed meanwhile are
 // skipped.
-template <class Store, class Keys>
+template <class AnyCache, class Keys>
 class BasicItemIterator {
  public:
   using iterator_category = std::input_iterator_tag;
@@ -213,7 +214,7 @@ class BasicItemIterator {
   using reference = const Item&;
 
   BasicItemIterator() = default;
-  BasicItemIterator(Store* store, Keys keys) : store_(store), keys_(std::move(keys)) { settle(); }
+  BasicItemIterator(AnyCache* store, Keys keys) : store_(store), keys_(std::move(keys)) { settle(); }
   reference operator*() const { return item_; }
   pointer operator->() const { return &item_; }
   BasicItemIterator& operator++() {
@@ -236,7 +237,7 @@ class BasicItemIterator {
       }
     }
   }
-  Store* store_ = nullptr;
+  AnyCache* store_ = nullptr;
   Keys keys_;
   Item item_;
 };

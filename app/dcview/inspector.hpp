@@ -18,7 +18,7 @@
 
 namespace dcview {
 
-class Store;
+class CacheDirectory;
 
 class Inspector {
  public:
@@ -73,7 +73,7 @@ class Inspector {
 
   // The cache directory behind it, for the CLI's item commands; null for a
   // store that holds no items.
-  virtual Store* store() { return nullptr; }
+  virtual CacheDirectory* directory() { return nullptr; }
 };
 
 // Opens `location` (read-only unless `writable`). Throws diskcache::Error

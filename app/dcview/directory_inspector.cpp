@@ -7,17 +7,17 @@
 namespace dcview {
 
 diskcache::Cache& DirectoryInspector::shard(std::size_t index) {
-  if (index >= store_.shards().size())
+  if (index >= directory_.shards().size())
     throw diskcache::InvalidArgument("shard " + std::to_string(index) + " is not one of the " +
-                                     std::to_string(store_.shards().size()) + " of " +
-                                     store_.layout().directory.string());
-  return *store_.shards()[index];
+                                     std::to_string(directory_.shards().size()) + " of " +
+                                     directory_.layout().directory.string());
+  return *directory_.shards()[index];
 }
 
 std::vector<diskcache::PrimitiveInfo> DirectoryInspector::primitives(diskcache::SkippedRows& skipped, RLockScan scan) {
-  if (scan == RLockScan::Full) return store_.primitives(true, &skipped);
+  if (scan == RLockScan::Full) return directory_.primitives(true, &skipped);
   std::vector<diskcache::PrimitiveInfo> all;
-  for (std::size_t i = 0; i < store_.shards().size(); ++i)
+  for (std::size_t i = 0; i < directory_.shards().size(); ++i)
     for (auto& p : sliced_primitives(i, skipped)) all.push_back(std::move(p));
   return all;
 }
@@ -52,7 +52,7 @@ std::optional<diskcache::PrimitiveInfo> DirectoryInspector::primitive(const disk
 
 std::vector<diskcache::HistoryEvent> DirectoryInspector::history(std::vector<std::int64_t>& after_ids,
                                                                  std::size_t limit, diskcache::SkippedRows& skipped) {
-  return store_.history(after_ids, limit, &skipped);
+  return directory_.history(after_ids, limit, &skipped);
 }
 
 diskcache::ForceReleaseResult DirectoryInspector::force_release(const diskcache::Value& key, std::size_t index,
@@ -62,15 +62,15 @@ diskcache::ForceReleaseResult DirectoryInspector::force_release(const diskcache:
 
 void DirectoryInspector::register_primitive(const diskcache::Value& key, diskcache::PrimitiveKind kind,
                                             std::optional<std::int64_t> bound) {
-  diskcache::register_primitive(store_.shard_for(key), key, kind, bound);
+  diskcache::register_primitive(directory_.shard_for(key), key, kind, bound);
 }
 
 std::size_t DirectoryInspector::shard_of(const diskcache::Value& key) {
-  return store_.fanout() ? diskcache::shard_index(key, store_.shards().size()) : 0;
+  return directory_.fanout() ? diskcache::shard_index(key, directory_.shards().size()) : 0;
 }
 
 QString DirectoryInspector::eviction_policy() {
-  return QString::fromStdString(std::string(diskcache::to_string(store_.shards().front()->eviction_policy())));
+  return QString::fromStdString(std::string(diskcache::to_string(directory_.shards().front()->eviction_policy())));
 }
 
 QString DirectoryInspector::description() const {
@@ -83,14 +83,14 @@ diskcache::KeyPage DirectoryInspector::browse_keys(std::size_t database, const d
 
 std::int64_t DirectoryInspector::purge_expired(const diskcache::Progress& progress) {
   std::int64_t removed = 0;
-  for (auto* cache : store_.shards()) removed += cache->expire(std::nullopt, progress);
+  for (auto* cache : directory_.shards()) removed += cache->expire(std::nullopt, progress);
   return removed;
 }
 
 std::vector<diskcache::gpu::TransferReport> DirectoryInspector::transfers(diskcache::SkippedRows& skipped) {
   // Offloaders publish into shard 000's side table.
   std::vector<diskcache::gpu::TransferReport> out;
-  for (auto& [name, value] : store_.shards().front()->side_list(diskcache::gpu::kStatsSpace, &skipped))
+  for (auto& [name, value] : directory_.shards().front()->side_list(diskcache::gpu::kStatsSpace, &skipped))
     if (name.type() == diskcache::Value::Type::Text)
       out.push_back(diskcache::gpu::report_from_value(name.as_text(), value));
   return out;

@@ -13,11 +13,11 @@
 
 namespace dcview {
 
-class Store {
+class CacheDirectory {
  public:
   // Opens `dir` read-only unless `writable`. Throws diskcache::Error when
   // the directory holds no cache (nothing is created in read-only mode).
-  Store(const std::string& dir, bool writable);
+  CacheDirectory(const std::string& dir, bool writable);
 
   bool fanout() const noexcept { return fanout_ != nullptr; }
   const diskcache::Layout& layout() const noexcept { return layout_; }

@@ -1,10 +1,10 @@
-#include "store.hpp"
+#include "cache_directory.hpp"
 
 #include "diskcache/error.hpp"
 
 namespace dcview {
 
-Store::Store(const std::string& dir, bool writable) : layout_(diskcache::detect_layout(dir)) {
+CacheDirectory::CacheDirectory(const std::string& dir, bool writable) : layout_(diskcache::detect_layout(dir)) {
   diskcache::Options options;
   options.read_only = !writable;
   if (layout_.kind == diskcache::Layout::Kind::None && !writable)
@@ -22,18 +22,18 @@ Store::Store(const std::string& dir, bool writable) : layout_(diskcache::detect_
   for (std::size_t i = 0; i < fanout_->shard_count(); ++i) shards_.push_back(&fanout_->shard(i));
 }
 
-diskcache::Cache& Store::shard_for(const diskcache::Value& key) {
+diskcache::Cache& CacheDirectory::shard_for(const diskcache::Value& key) {
   return fanout_ ? fanout_->shard_for(key) : *plain_;
 }
 
-diskcache::CacheTotals Store::totals() { return fanout_ ? diskcache::totals(*fanout_) : diskcache::totals(*plain_); }
+diskcache::CacheTotals CacheDirectory::totals() { return fanout_ ? diskcache::totals(*fanout_) : diskcache::totals(*plain_); }
 
-std::vector<diskcache::PrimitiveInfo> Store::primitives(bool find_python_rlocks, diskcache::SkippedRows* skipped) {
+std::vector<diskcache::PrimitiveInfo> CacheDirectory::primitives(bool find_python_rlocks, diskcache::SkippedRows* skipped) {
   return fanout_ ? diskcache::inspect_primitives(*fanout_, find_python_rlocks, skipped)
                  : diskcache::inspect_primitives(*plain_, find_python_rlocks, skipped);
 }
 
-std::vector<diskcache::HistoryEvent> Store::history(std::vector<std::int64_t>& after_ids, std::size_t limit,
+std::vector<diskcache::HistoryEvent> CacheDirectory::history(std::vector<std::int64_t>& after_ids, std::size_t limit,
                                                     diskcache::SkippedRows* skipped) {
   if (fanout_) return diskcache::primitive_history(*fanout_, after_ids, limit, skipped);
   after_ids.resize(1, 0);
