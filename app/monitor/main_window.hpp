@@ -57,6 +57,7 @@ class MainWindow : public QMainWindow {
   FilteredTable* locks_table() const { return locks_; }
   FilteredTable* semaphores_table() const { return semaphores_; }
   FilteredTable* history_table() const { return history_; }
+  FilteredTable* averagers_table() const { return averagers_; }
   QTableView* locks_view() const;
   QTableView* semaphores_view() const;
   QTableView* history_view() const;

@@ -334,6 +334,9 @@ class TestMonitorTabs : public QObject {
   void history_shows_newest_first_and_filters() {
     const QString dir = fresh();
     Cache cache(dir.toStdString());
+    Averager(cache, "small").add(9);
+    Averager(cache, "large").add(10);
+    Averager(cache, "huge").add(100);
     Lock a(cache, "alpha"), b(cache, "beta");
     for (int i = 0; i < 60; ++i) {
       a.lock();
@@ -368,9 +371,16 @@ class TestMonitorTabs : public QObject {
     QCOMPARE(view->model()->rowCount(), 10);
     window.history_table()->set_filter("");
     QCOMPARE(view->model()->rowCount(), 130);
-    // Every table sorts and filters: Locks by key.
+    // Every table sorts and filters: Locks by key; Averagers by their
+    // means as numbers (as text "9" would come before "100").
     window.locks_table()->set_filter("alp");
     QCOMPARE(window.locks_view()->model()->rowCount(), 1);
+    FilteredTable* averagers = window.averagers_table();
+    averagers->sort_by(column_of(averagers->view()->model(), "Mean"), Qt::DescendingOrder);
+    QStringList order;
+    for (int r = 0; r < averagers->view()->model()->rowCount(); ++r)
+      order << averagers->view()->model()->index(r, 0).data().toString();
+    QCOMPARE(order, (QStringList{"huge", "large", "small"}));
   }
 
   // Defect 7: the table's per-transfer rate and the chart's rate between
