@@ -126,12 +126,20 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   search->setPlaceholderText("Search keys (SQL LIKE over all keys)");
   search->setClearButtonEnabled(true);
   keys_model_ = new KeysModel(this);
-  auto* keys_view = new QTableView(keys);
+  auto* keys_view = keys_view_ = new QTableView(keys);
   keys_view->setModel(keys_model_);
   keys_view->setSortingEnabled(true);
   keys_view->sortByColumn(KeysModel::Key, Qt::AscendingOrder);
   keys_view->horizontalHeader()->setStretchLastSection(true);
+  keys_view->setWordWrap(false);
+  keys_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);  // one line a row
   auto* keys_status = new QLabel(keys);
+  // Columns fit the first page of each query (later pages scroll in under
+  // them; measuring every loaded row each time would grow with the scroll).
+  connect(keys_model_, &KeysModel::loaded, keys_view, [this, keys_view] {
+    if (keys_model_->rowCount() > KeysModel::kPage) return;
+    for (int c = 0; c + 1 < KeysModel::ColumnCount; ++c) keys_view->resizeColumnToContents(c);  // the last stretches
+  });
   connect(search, &QLineEdit::textChanged, keys_model_, &KeysModel::set_search);
   connect(keys_model_, &KeysModel::loaded, keys_status, [this, keys_status] {
     keys_status->setText(keys_model_->error().isEmpty()

@@ -65,6 +65,7 @@ class MainWindow : public QMainWindow {
   SeriesChart* throughput_chart() const { return throughput_chart_; }
   TimelineView* timeline() const { return timeline_; }
   KeysModel* keys_model() const { return keys_model_; }
+  QTableView* keys_view() const { return keys_view_; }
   QString status_text() const;
   // The time the GUI thread spent handling the first snapshot (filling the
   // tables), and the longest it spent on any later one (ms).
@@ -111,6 +112,7 @@ class MainWindow : public QMainWindow {
   QSet<QString> lane_keys_;  // keys offered as timeline lanes
   double first_refresh_ms_ = -1, longest_refresh_ms_ = 0;
   KeysModel* keys_model_ = nullptr;
+  QTableView* keys_view_ = nullptr;
   QComboBox* keys_shard_ = nullptr;  // fanout directories: which shard's keys
   int keys_tab_ = -1;                // disabled for a Redis store (no keys)
   DashboardView* dashboard_ = nullptr;
