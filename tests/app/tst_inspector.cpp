@@ -5,6 +5,7 @@
 #include <QtTest>
 
 #include "diskcache/diskcache.hpp"
+#include "alerts.hpp"
 #include "inspector.hpp"
 
 using namespace diskcache;
@@ -60,6 +61,38 @@ class TestInspector : public QObject {
     cache.set("old", Value(1), {.expire = 0.01});
     QTest::qWait(50);
     QCOMPARE(inspector->purge_expired(), std::int64_t(1));
+  }
+
+  // The Overview's alerts from a snapshot: a failed GPU transfer names its
+  // offloader and direction (the GPU tab's row), unreadable rows one alert
+  // in all, a stale holder first.
+  void alerts_of_a_snapshot() {
+    Snapshot s;
+    s.taken = QDateTime::currentDateTime();
+    gpu::TransferReport report;
+    report.name = "trainer";
+    report.load.operations = 10;
+    report.load.failures = 2;
+    s.transfers.push_back(report);
+    s.skipped.push_back({"/x/cache.db", "Cache", 7, "Cache row 7 in /x: bad pickle"});
+    PrimitiveInfo dead;
+    dead.key = Value("printer");
+    dead.held = true;
+    dead.holders.push_back({.id = "h", .host = "vm", .pid = 42, .state = HolderState::Stale});
+    s.primitives.push_back({0, dead});
+    const auto alerts = alerts_of(s);
+    QCOMPARE(alerts.size(), std::size_t(3));
+    QCOMPARE(alerts[0].severity, Alert::Severity::Critical);
+    QCOMPARE(alerts[0].tab, QString("Locks"));
+    QCOMPARE(alerts[0].row_key, QString("printer"));
+    QCOMPARE(alerts[1].tab, QString("GPU transfers"));
+    QCOMPARE(alerts[1].row_key, QString("trainer load"));
+    QVERIFY2(alerts[1].text.contains("2 of 10 loads failed"), qPrintable(alerts[1].text));
+    QVERIFY(alerts[2].tab.isEmpty());
+    QVERIFY(alerts[2].text.contains("bad pickle"));
+    const DashboardFigures f = dashboard_figures(s);
+    QCOMPARE(f.locks_stale, 1);
+    QCOMPARE(f.transfer_failures, 2);
   }
 
   void nothing_there_is_refused_and_nothing_created() {
