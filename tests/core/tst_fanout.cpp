@@ -219,6 +219,36 @@ class TestFanout : public QObject {
     QCOMPARE(twice(21), 42);
     QCOMPARE(calls, 1);
   }
+
+  // Code written for both caches gets the same: items() carry their tag and
+  // expire time on a Cache and a FanoutCache, Index::set says what
+  // Cache::set says, Value::bytes makes bytes.
+  void items_carry_tag_and_expiry_on_both_caches() {
+    auto check = [](auto& cache) {
+      cache.set("tagged", Value(1), {.expire = 600, .tag = Value("t")});
+      cache.set("plain", Value::bytes(std::string_view("\0\1", 2)));
+      int seen = 0;
+      for (const Item& item : cache.items()) {
+        ++seen;
+        if (item.key == Value("tagged")) {
+          QCOMPARE(item.tag, Value("t"));
+          const double now = QDateTime::currentMSecsSinceEpoch() / 1000.0;
+          QVERIFY(item.expire_time && *item.expire_time > now + 590 && *item.expire_time < now + 610);
+        } else {
+          QCOMPARE(item.value, Value(Bytes(std::string("\0\1", 2))));
+          QCOMPARE(item.tag, Value());
+          QVERIFY(!item.expire_time);
+        }
+      }
+      QCOMPARE(seen, 2);
+    };
+    Cache plain(fresh());
+    check(plain);
+    FanoutCache fanout(fresh(), {.shards = 2});
+    check(fanout);
+    Index index(fresh());
+    QVERIFY(index.set("k", Value(1)));
+  }
 };
 
 QTEST_GUILESS_MAIN(TestFanout)

@@ -201,9 +201,9 @@ struct KeyRange {
   const SkippedRows& skipped() const noexcept { return first.skipped(); }
 };
 
-// Iterates (key, value) pairs over a key range of `AnyCache` (Cache or
-// FanoutCache), fetching each value as it goes; keys removed meanwhile are
-// skipped.
+// Iterates items (key, value, expire time, tag) over a key range of
+// `AnyCache` (Cache or FanoutCache), fetching each entry as it goes (a read,
+// as get_entry is); keys removed meanwhile are skipped.
 template <class AnyCache, class Keys>
 class BasicItemIterator {
  public:
@@ -230,9 +230,11 @@ class BasicItemIterator {
  private:
   void settle() {
     for (; keys_ != Keys(); ++keys_) {
-      if (auto value = store_->get(*keys_)) {
+      if (auto entry = store_->get_entry(*keys_)) {
         item_.key = *keys_;
-        item_.value = std::move(*value);
+        item_.value = std::move(entry->value);
+        item_.expire_time = entry->expire_time;
+        item_.tag = std::move(entry->tag);
         return;
       }
     }

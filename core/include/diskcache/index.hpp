@@ -26,11 +26,12 @@ class Index {
   std::optional<T> get(const Value& key) {
     return cache_->get<T>(key);
   }
-  void set(const Value& key, const Value& value) { cache_->set(key, value); }
+  // As Cache::set: false only when the cache stayed busy past its timeout.
+  bool set(const Value& key, const Value& value) { return cache_->set(key, value); }
   template <class T>
     requires(!std::is_convertible_v<const T&, Value>)
-  void set(const Value& key, const T& value) {
-    cache_->set(key, value);
+  bool set(const Value& key, const T& value) {
+    return cache_->set(key, value);
   }
   bool erase(const Value& key) { return cache_->erase(key); }
   bool contains(const Value& key) { return cache_->contains(key); }

@@ -69,6 +69,8 @@ class Value {
   Value(Bytes bytes) : v_(std::move(bytes)) {}
   Value(BigInt big);  // normalised: fits in int64 -> Int
 
+  // Python bytes from raw data (short for Value(Bytes(std::string(data)))).
+  static Value bytes(std::string_view data) { return Value(Bytes(std::string(data))); }
   static Value tuple(ValueList items = {});
   static Value list(ValueList items = {});
   static Value dict(ValuePairs items = {});
