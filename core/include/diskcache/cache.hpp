@@ -11,6 +11,7 @@
 // subclasses whose message names the directory and, where relevant, the key.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -450,5 +451,26 @@ class Cache {
   friend class KeyIterator;
   std::unique_ptr<Impl> impl_;
 };
+
+// What Cache and FanoutCache both offer, for code written once for both
+// (constrain a template with it, or take `CacheLike auto&`). incr/decr are
+// not part of it: Cache::incr throws Timeout where FanoutCache::incr
+// returns std::nullopt, as their Python counterparts raise or return None.
+template <class C>
+concept CacheLike = requires(C& c, const Value& key, const Value& value, const SetOptions& options) {
+  { c.get(key) } -> std::same_as<std::optional<Value>>;
+  { c.get_entry(key) } -> std::same_as<std::optional<Entry>>;
+  { c.set(key, value, options) } -> std::same_as<bool>;
+  { c.add(key, value, options) } -> std::same_as<bool>;
+  { c.erase(key) } -> std::same_as<bool>;
+  { c.contains(key) } -> std::same_as<bool>;
+  { c.touch(key) } -> std::same_as<bool>;
+  { c.size() } -> std::same_as<std::int64_t>;
+  { c.volume() } -> std::same_as<std::int64_t>;
+  c.keys();
+  c.items();
+  c.directory();
+};
+static_assert(CacheLike<Cache>);
 
 }  // namespace diskcache

@@ -245,4 +245,6 @@ class FanoutCache {
   std::map<std::string, std::unique_ptr<Index>> indexes_;  // guarded by stores_mu_
 };
 
+static_assert(CacheLike<FanoutCache>);
+
 }  // namespace diskcache
