@@ -4,8 +4,8 @@
 # 1. installs the Debian packages (scripts/setup.sh),
 # 2. builds everything (warnings are errors) and runs every CTest test,
 # 3. rebuilds the core (and redis) with AddressSanitizer + UBSan and runs their tests,
-# 4. builds the gpu, redis and hostile-directory tests with ThreadSanitizer
-#    and runs them,
+# 4. builds the gpu, redis, hostile-directory and the core's threaded tests
+#    (primitives, cache, fanout, processes) with ThreadSanitizer and runs them,
 # 5. builds the pickle decoder's libFuzzer target and fuzzes it briefly.
 # Builds go to build/, build-asan/, build-tsan/ (reused when present); -j2.
 set -euo pipefail
@@ -23,10 +23,10 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDISKCACHE_SANITIZE=
       -DDISKCACHE_BUILD_APP=OFF -DDISKCACHE_BUILD_BENCH=OFF -DDISKCACHE_CUDA=OFF >/dev/null
 cmake --build build-asan -j2
 
-echo "== build the gpu, redis and hostile-directory tests with ThreadSanitizer"
+echo "== build the gpu, redis, hostile-directory and core threaded tests with ThreadSanitizer"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDISKCACHE_TSAN=ON \
       -DDISKCACHE_BUILD_APP=OFF -DDISKCACHE_BUILD_BENCH=OFF -DDISKCACHE_CUDA=OFF >/dev/null
-cmake --build build-tsan -j2 --target tst_gpu tst_redis tst_hostile
+cmake --build build-tsan -j2 --target tst_gpu tst_redis tst_hostile tst_primitives tst_cache tst_fanout tst_processes
 
 echo "== fuzz the pickle decoder (libFuzzer, 30 s)"
 mkdir -p build-fuzz
@@ -41,9 +41,13 @@ echo "== core and redis tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan -L "core|redis" -E consumer_package --output-on-failure -j2
 
-echo "== gpu, hostile-directory and redis tests under ThreadSanitizer"
+echo "== gpu, hostile-directory, core threaded and redis tests under ThreadSanitizer"
 tsan_supp="suppressions=$PWD/tests/tsan.supp"
 TSAN_OPTIONS="halt_on_error=1 $tsan_supp" ctest --test-dir build-tsan -R '^(tst_gpu|tst_hostile)$' --output-on-failure
+# The core's threaded tests: threads of one process on one cache, and
+# helper processes (started through QProcess, hence die_after_fork=0).
+TSAN_OPTIONS="halt_on_error=1 die_after_fork=0 $tsan_supp" \
+  ctest --test-dir build-tsan -R '^(tst_primitives|tst_cache|tst_fanout|tst_processes)$' --output-on-failure
 # QProcess starts helpers with a vfork-like clone, which TSan takes for a
 # fork of a multi-threaded process; die_after_fork=0 lets the parent go on.
 TSAN_OPTIONS="halt_on_error=1 die_after_fork=0 $tsan_supp" ctest --test-dir build-tsan -R '^tst_redis$' --output-on-failure
