@@ -6,7 +6,7 @@
 
 #include "primitive_core.hpp"
 #include "scripts.hpp"
-#include "sync/identity.hpp"
+#include "diskcache/identity.hpp"
 
 namespace diskcache::redis {
 
@@ -37,12 +37,12 @@ std::int64_t number(const std::string& text) {
 }
 
 HolderState state_of(const HolderInfo& h) {
-  diskcache::detail::ProcessIdentity id{h.host, h.boot_id, h.pid_namespace, h.pid, h.start_time};
-  switch (diskcache::detail::liveness_of(id)) {
-    case diskcache::detail::Liveness::Alive: return HolderState::Alive;
-    case diskcache::detail::Liveness::Dead:
-    case diskcache::detail::Liveness::Zombie: return HolderState::Stale;
-    case diskcache::detail::Liveness::Unknown: return HolderState::Unknown;
+  diskcache::ProcessIdentity id{h.host, h.boot_id, h.pid_namespace, h.pid, h.start_time};
+  switch (diskcache::liveness_of(id)) {
+    case diskcache::Liveness::Alive: return HolderState::Alive;
+    case diskcache::Liveness::Dead:
+    case diskcache::Liveness::Zombie: return HolderState::Stale;
+    case diskcache::Liveness::Unknown: return HolderState::Unknown;
   }
   return HolderState::Unknown;
 }

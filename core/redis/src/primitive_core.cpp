@@ -9,14 +9,14 @@
 #include <thread>
 
 #include "scripts.hpp"
-#include "sync/identity.hpp"
+#include "diskcache/identity.hpp"
 
 namespace diskcache::redis::detail {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-using diskcache::detail::self_identity;
-using diskcache::detail::self_thread_id;
+using diskcache::self_identity;
+using diskcache::self_thread_id;
 
 std::string self_owner() {
   const auto& me = self_identity();

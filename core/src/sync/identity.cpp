@@ -1,4 +1,4 @@
-#include "identity.hpp"
+#include "diskcache/identity.hpp"
 
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -9,7 +9,7 @@
 #include <mutex>
 #include <sstream>
 
-namespace diskcache::detail {
+namespace diskcache {
 namespace {
 
 std::string read_line(const char* path) {
@@ -72,4 +72,4 @@ Liveness liveness_of(const ProcessIdentity& holder) {
   return Liveness::Alive;
 }
 
-}  // namespace diskcache::detail
+}  // namespace diskcache

@@ -1,29 +1,15 @@
-// Who holds a primitive: enough to tell, from any process on the same host,
-// whether that holder is still alive (and is the same process, not a reuse
-// of its pid).
+// The holder identity (public: diskcache/identity.hpp), under the names the
+// library's internals use.
 #pragma once
 
-#include <cstdint>
-#include <string>
+#include "diskcache/identity.hpp"
 
 namespace diskcache::detail {
 
-struct ProcessIdentity {
-  std::string host;
-  std::string boot_id;             // /proc/sys/kernel/random/boot_id
-  std::uint64_t pid_namespace = 0;  // inode of /proc/self/ns/pid
-  std::int64_t pid = 0;
-  std::int64_t start_time = 0;  // clock ticks after boot (/proc/<pid>/stat field 22)
-};
-
-// This process (recomputed after fork).
-const ProcessIdentity& self_identity();
-// The calling thread's kernel id (gettid).
-std::int64_t self_thread_id();
-
-enum class Liveness { Alive, Dead, Zombie, Unknown };
-// Alive/Dead/Zombie for a process of this host and pid namespace (a pid
-// reused by another process counts as Dead); Unknown for other hosts.
-Liveness liveness_of(const ProcessIdentity& holder);
+using diskcache::Liveness;
+using diskcache::liveness_of;
+using diskcache::ProcessIdentity;
+using diskcache::self_identity;
+using diskcache::self_thread_id;
 
 }  // namespace diskcache::detail
