@@ -151,6 +151,8 @@ class TestMonitorTabs : public QObject {
     QProcess waiter;  // waits for the printer, takes it once released, holds it
     waiter.start(helper_path(), {"hold", dir, "printer", "lock"});
     QVERIFY(waiter.waitForStarted(kBound));
+    // Once it waits (its wait is recorded), it waits 400 ms more.
+    QTRY_VERIFY_WITH_TIMEOUT(!inspect_primitive(cache, Value("printer"))->waiters.empty(), kBound);
     QTest::qWait(400);
     lock.unlock();
     QVERIFY(waiter.waitForReadyRead(kBound));
