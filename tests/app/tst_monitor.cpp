@@ -37,12 +37,7 @@ namespace {
 
 constexpr int kBound = 30000;  // generous: states arrive within ~1 s
 
-// A helper process holding `key` (a Lock, or a permit of a semaphore of
-// bound 2) until killed.
-struct Holder : test_support::HoldingProcess {
-  Holder(const QString& dir, const QString& key, const QString& kind = "lock")
-      : HoldingProcess(helper_path(), {"hold", dir, key, kind}, kBound) {}
-};
+using Holder = test_support::HeldByHelper;
 
 int row_of(const KeyedTableModel& model, const QString& key) { return model.find(key); }
 QString cell(const KeyedTableModel& model, const QString& key, int column) {

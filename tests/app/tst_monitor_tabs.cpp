@@ -43,10 +43,7 @@ namespace {
 
 constexpr int kBound = 30000;  // generous: states arrive within ~1 s
 
-struct Holder : test_support::HoldingProcess {
-  Holder(const QString& dir, const QString& key, const QString& kind = "lock")
-      : HoldingProcess(helper_path(), {"hold", dir, key, kind}, kBound) {}
-};
+using Holder = test_support::HeldByHelper;
 
 QString cell(const KeyedTableModel& model, const QString& key, int column) {
   const int r = model.find(key);

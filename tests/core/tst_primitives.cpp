@@ -1,3 +1,4 @@
+#include <sys/wait.h>
 // Lock, RLock, BoundedSemaphore, Averager and the recipes in one process:
 // Python's values under the keys, C++ lock conventions, clear errors for
 // releasing what is not held, timed and cancellable waits, expiry with an
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "diskcache/error.hpp"
+#include "diskcache/identity.hpp"
 #include "diskcache/inspect.hpp"
 #include "diskcache/primitives.hpp"
 #include "diskcache/recipes.hpp"
@@ -353,6 +355,40 @@ class TestPrimitives : public QObject {
     for (std::size_t s = 0; s < detail::WakeBoard::kSlots; ++s) changed += board.sequence(s) != before[s];
     QCOMPARE(changed, 1);
     QCOMPARE(board.sequence(0), before[0]);
+  }
+
+  // Asking whether a holder lives while its process exits: reading
+  // /proc/<pid>/stat may then fail with ESRCH, which must mean "dead", not
+  // an exception out of a semaphore's acquire (seen as "basic_filebuf::
+  // underflow error reading the file: No such process"). Bounded: 300
+  // children, each asked about while it exits.
+  void liveness_of_an_exiting_process_never_throws() {
+    int dead = 0;
+    for (int i = 0; i < 300; ++i) {
+      const pid_t child = ::fork();
+      if (child == 0) _exit(0);
+      QVERIFY(child > 0);
+      ProcessIdentity id = self_identity();
+      id.pid = child;
+      id.start_time = 0;  // whatever its start time: only reading its stat matters here
+      std::atomic<bool> reaped{false};
+      std::thread reaper([&] {  // reaps it while it is being asked about
+        ::waitpid(child, nullptr, 0);
+        reaped = true;
+      });
+      std::string error;
+      for (int ask = 0; !reaped || ask < 3; ++ask) {
+        try {
+          (void)liveness_of(id);
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+      }
+      reaper.join();
+      QVERIFY2(error.empty(), error.c_str());
+      dead += liveness_of(id) == Liveness::Dead;
+    }
+    QCOMPARE(dead, 300);
   }
 };
 

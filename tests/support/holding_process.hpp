@@ -9,6 +9,8 @@
 #include <QString>
 #include <QStringList>
 
+#include "test_support.hpp"
+
 namespace test_support {
 
 class HoldingProcess {
@@ -35,6 +37,13 @@ class HoldingProcess {
  private:
   int bound_ms_;
   QProcess process_;
+};
+
+// dc_helper holding `key` in the cache at `dir` (a Lock, or a permit of a
+// semaphore of bound 2 with kind "semaphore") until killed.
+struct HeldByHelper : HoldingProcess {
+  HeldByHelper(const QString& dir, const QString& key, const QString& kind = "lock", int bound_ms = 30000)
+      : HoldingProcess(helper_path(), {"hold", dir, key, kind}, bound_ms) {}
 };
 
 }  // namespace test_support

@@ -41,6 +41,10 @@ struct HolderInfo {
   std::int64_t count = 1;  // permits or re-entry depth
   HolderState state = HolderState::Unknown;
 };
+// A holder's state from its process identity alone (leases aside):
+// Alive, Stale for a dead, zombie or reused pid, Unknown on another host or
+// pid namespace.
+HolderState process_state(const HolderInfo& holder);
 
 // A C++ thread waiting to acquire (Python waiters are not recorded).
 struct WaiterInfo {

@@ -6,7 +6,6 @@
 
 #include "primitive_core.hpp"
 #include "scripts.hpp"
-#include "diskcache/identity.hpp"
 
 namespace diskcache::redis {
 
@@ -36,16 +35,7 @@ std::int64_t number(const std::string& text) {
   }
 }
 
-HolderState state_of(const HolderInfo& h) {
-  diskcache::ProcessIdentity id{h.host, h.boot_id, h.pid_namespace, h.pid, h.start_time};
-  switch (diskcache::liveness_of(id)) {
-    case diskcache::Liveness::Alive: return HolderState::Alive;
-    case diskcache::Liveness::Dead:
-    case diskcache::Liveness::Zombie: return HolderState::Stale;
-    case diskcache::Liveness::Unknown: return HolderState::Unknown;
-  }
-  return HolderState::Unknown;
-}
+
 
 // `record` as the scripts store it: "host\tboot\tpidns\tpid\tstart\tthread\tacquired_ms\tfence".
 HolderInfo holder_of(const std::string& token, const std::string& record, std::optional<double> expires_at,
@@ -63,7 +53,7 @@ HolderInfo holder_of(const std::string& token, const std::string& record, std::o
     h.start_time = number(f[4]);
     h.thread = number(f[5]);
     h.acquired_at = static_cast<double>(number(f[6])) / 1000.0;
-    h.state = state_of(h);
+    h.state = diskcache::process_state(h);
   }
   return h;
 }

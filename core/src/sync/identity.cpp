@@ -1,36 +1,57 @@
 #include "diskcache/identity.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
+#include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <sstream>
+#include <string>
 
 namespace diskcache {
 namespace {
 
-std::string read_line(const char* path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
+// A small /proc file read whole, or nullopt when it cannot be read: a
+// process that exits and is reaped between the open and the read fails the
+// read with ESRCH (std::ifstream's filebuf throws there instead).
+std::optional<std::string> read_small_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string all;
+  char buf[1024];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0 && all.size() < 16384) all.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  if (n < 0) return std::nullopt;
+  return all;
 }
 
-// Fields of /proc/<pid>/stat after the parenthesised command name.
+std::string read_line(const char* path) {
+  const std::string all = read_small_file(path).value_or("");
+  return all.substr(0, all.find('\n'));
+}
+
+// Fields of /proc/<pid>/stat after the parenthesised command name; false
+// when the process is gone (or its stat unreadable).
 bool read_stat(std::int64_t pid, char& state, std::int64_t& start_time) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = all.rfind(')');
-  if (close == std::string::npos) return false;
-  std::istringstream rest(all.substr(close + 2));
+  const auto all = read_small_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!all) return false;
+  const auto close = all->rfind(')');
+  if (close == std::string::npos || close + 2 > all->size()) return false;
+  std::istringstream rest(all->substr(close + 2));
   std::string field;
   rest >> state;  // field 3
   for (int i = 4; i <= 22; ++i) {
     if (!(rest >> field)) return false;
-    if (i == 22) start_time = std::stoll(field);
+    if (i == 22) {
+      char* end = nullptr;
+      start_time = std::strtoll(field.c_str(), &end, 10);
+      if (end == field.c_str()) return false;
+    }
   }
   return true;
 }

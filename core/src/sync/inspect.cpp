@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "diskcache/error.hpp"
+#include "diskcache/identity.hpp"
 #include "diskcache/pickle.hpp"
 #include "primitive_core.hpp"
 #include "../read_transaction.hpp"
@@ -51,6 +52,16 @@ bool PrimitiveInfo::stale() const {
   return true;
 }
 
+HolderState process_state(const HolderInfo& h) {
+  switch (liveness_of({h.host, h.boot_id, h.pid_namespace, h.pid, h.start_time})) {
+    case Liveness::Alive: return HolderState::Alive;
+    case Liveness::Dead:
+    case Liveness::Zombie: return HolderState::Stale;
+    case Liveness::Unknown: return HolderState::Unknown;
+  }
+  return HolderState::Unknown;
+}
+
 std::optional<double> PrimitiveInfo::held_since() const {
   if (!held) return std::nullopt;
   if (holders.empty()) return store_time;
@@ -92,14 +103,7 @@ bool looks_like_rlock(const Value& v) {
 
 HolderState holder_state(const HolderInfo& h, double now) {
   if (h.expires_at && *h.expires_at <= now) return HolderState::Stale;
-  detail::ProcessIdentity id{h.host, h.boot_id, h.pid_namespace, h.pid, h.start_time};
-  switch (detail::liveness_of(id)) {
-    case detail::Liveness::Alive: return HolderState::Alive;
-    case detail::Liveness::Dead:
-    case detail::Liveness::Zombie: return HolderState::Stale;
-    case detail::Liveness::Unknown: return HolderState::Unknown;
-  }
-  return HolderState::Unknown;
+  return process_state(h);
 }
 
 struct Found {
