@@ -9,7 +9,8 @@ QString bytes_text(double bytes) {
   static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   double v = std::max(0.0, bytes);
   int u = 0;
-  while (v >= 1024 && u < 5) {
+  // Up a unit when the figure would read 1024.0 (1073741823 bytes: "1.0 GiB").
+  while ((u == 0 ? v >= 1024 : v >= 1023.95) && u < 5) {
     v /= 1024;
     ++u;
   }

@@ -7,6 +7,7 @@
 #include "diskcache/diskcache.hpp"
 #include "alerts.hpp"
 #include "inspector.hpp"
+#include "units.hpp"
 
 using namespace diskcache;
 using namespace dcview;
@@ -93,6 +94,24 @@ class TestInspector : public QObject {
     const DashboardFigures f = dashboard_figures(s);
     QCOMPARE(f.locks_stale, 1);
     QCOMPARE(f.transfer_failures, 2);
+  }
+
+  // One unit convention: IEC sizes and rates, ages in whole units, measured
+  // waits precisely; never "1024.0 MiB".
+  void units_read_as_documented() {
+    QCOMPARE(bytes_text(0), QString("0 B"));
+    QCOMPARE(bytes_text(1023), QString("1023 B"));
+    QCOMPARE(bytes_text(1536), QString("1.5 KiB"));
+    QCOMPARE(bytes_text(1073741823), QString("1.0 GiB"));  // a fanout's summed size limit
+    QCOMPARE(bytes_text(1073741824), QString("1.0 GiB"));
+    QCOMPARE(rate_text(150.5 * 1024 * 1024), QString("150.5 MiB/s"));
+    QCOMPARE(duration_text(0.4), QString("< 1 s"));
+    QCOMPARE(duration_text(42.9), QString("42 s"));
+    QCOMPARE(duration_text(600), QString("10 min"));
+    QCOMPARE(duration_text(-3), QString("overdue by 3 s"));
+    QCOMPARE(precise_duration_text(0.0046), QString("4.6 ms"));
+    QCOMPARE(precise_duration_text(0.037), QString("37 ms"));
+    QCOMPARE(precise_duration_text(1.24), QString("1.2 s"));
   }
 
   void nothing_there_is_refused_and_nothing_created() {
