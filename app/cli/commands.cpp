@@ -327,7 +327,7 @@ int history(dcview::Inspector& inspector, const std::optional<Value>& only, bool
                 .arg(QString::fromStdString(e.event), -13)
                 .arg(kind, -9)
                 .arg(QString::fromStdString(e.key.repr()), -20)
-                .arg(QString("%1 ms").arg(e.waited * 1000, 0, 'f', 1), -9)
+                .arg(e.event == "acquire" || e.event == "timeout" ? dcview::precise_duration_text(e.waited) : QString("-"), -9)
                 .arg(QString::fromStdString(e.holder))
                 .arg(e.pid));
     }

@@ -322,7 +322,12 @@ class TestCli : public QObject {
     const QJsonArray events = QJsonDocument::fromJson(cli({"history", dir, "job", "--json"}).out).array();
     QVERIFY(events.size() >= 60);  // 30 acquisitions and releases, at least
     QCOMPARE(events.first().toObject()["event"].toString(), QString("acquire"));
-    QVERIFY(cli({"history", dir}).out.startsWith("TIME"));
+    const QString table = QString::fromUtf8(cli({"history", dir}).out);
+    QVERIFY(table.startsWith("TIME"));
+    // Waits in the unit convention: an acquisition's as "0.4 ms" / "1.2 s", a release has none.
+    QVERIFY2(QRegularExpression(R"(\brelease\s+lock\s+'job'\s+-\s)").match(table).hasMatch(), qPrintable(table));
+    QVERIFY2(QRegularExpression(R"(\bacquire\s+lock\s+'job'\s+\d+(\.\d)? (ms|s)\s)").match(table).hasMatch(),
+             qPrintable(table));
     QCOMPARE(cli({"lock", dir, "job"}).exit_code, 2);  // no command
   }
 
