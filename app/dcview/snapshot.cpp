@@ -2,10 +2,7 @@
 
 #include <sys/stat.h>
 
-#include <QDir>
 #include <QElapsedTimer>
-#include <algorithm>
-#include <set>
 
 #include "diskcache/error.hpp"
 

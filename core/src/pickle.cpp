@@ -593,7 +593,7 @@ class Decoder {
 
   Value materialise(const Node& n, std::size_t depth) {
     if (depth > limits_.max_depth) fail("nesting too deep");
-    spend(1);
+    spend(sizeof(Value));  // what an element costs in memory, not 1: the budget is bytes
     switch (n.kind) {
       case Node::Scalar:
         if (n.scalar.type() == Value::Type::Text) spend(n.scalar.as_text().size());

@@ -187,6 +187,22 @@ class TestPickle : public QObject {
     QVERIFY_THROWS_EXCEPTION(CorruptCache, pickle::decode(p));
   }
 
+  // The budget is memory, not a count of elements: 4 million small ints
+  // (a list of 2,000 referenced 2,000 times, 8 KB of pickle) would take
+  // about 200 MB, over the default 64 MiB + 4 x input. (Counted as elements,
+  // the fuzzer's inputs reached 2 GB of RSS within the budget.)
+  void bounds_memory_not_element_count() {
+    std::string p = unhex("8005") + "]" + unhex("94") + "(";
+    for (int i = 0; i < 2000; ++i) p += "K" + std::string(1, '\x01');
+    p += "e0]" + unhex("94") + "(";  // POP: the first list stays in the memo only
+    for (int i = 0; i < 2000; ++i) p += "h" + std::string(1, '\0');
+    p += "e.";
+    QVERIFY_THROWS_EXCEPTION(CorruptCache, pickle::decode(p));
+    pickle::DecodeLimits roomy;
+    roomy.max_output = std::size_t{1} << 30;  // a caller who allows it gets it
+    QCOMPARE(pickle::decode(p, roomy).items().size(), std::size_t(2000));
+  }
+
   void encoder_refuses_what_python_cannot_load() {
     QVERIFY_THROWS_EXCEPTION(UnsupportedValue, pickle::encode(Value(std::string("\xff\xfe")), pickle::Form::Value));
     QVERIFY_THROWS_EXCEPTION(UnsupportedValue,

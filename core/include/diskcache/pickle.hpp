@@ -22,9 +22,10 @@ namespace diskcache::pickle {
 // Bounds applied while decoding untrusted bytes.
 struct DecodeLimits {
   std::size_t max_depth = 1000;  // nesting of tuples/lists/dicts
-  // Budget for the decoded result, counted in elements plus bytes of text and
-  // bytes. Shared sub-objects (memo GETs) count each time they are copied, so
-  // a small pickle cannot expand into a huge Value. 0 means "4 × input + 64 MiB".
+  // Budget for the decoded result in bytes of memory: sizeof(Value) for
+  // each element plus the bytes of its text or bytes. Shared sub-objects
+  // (memo GETs) count each time they are copied, so a small pickle cannot
+  // expand into a huge Value. 0 means "4 × input + 64 MiB".
   std::size_t max_output = 0;
 };
 
