@@ -33,11 +33,14 @@ std::optional<QString> command_help(const QString& command) {
                    "Marks a key a Python Lock or BoundedSemaphore uses, so that locks, release and the\n"
                    "monitor show it.\n"
                    "example: diskcache register /tmp/cache pool --kind semaphore --bound 4\n"},
-      {"lock", "usage: diskcache lock DIR KEY [--timeout S] [--semaphore N] -- COMMAND [ARGS...]\n"
-               "Runs COMMAND holding the Lock KEY (or one permit of a semaphore of bound N), as\n"
-               "flock(1) does; exits with COMMAND's status, 1 when the timeout passed first (the\n"
-               "command did not run), 127 when it cannot be started.\n"
-               "example: diskcache lock /tmp/cache nightly --timeout 30 -- ./backup.sh\n"},
+      {"lock", "usage: diskcache lock DIR KEY [--timeout S] [--semaphore N | --shared | --exclusive]\n"
+               "                      -- COMMAND [ARGS...]\n"
+               "Runs COMMAND holding the Lock KEY (or one permit of a semaphore of bound N, or the\n"
+               "SharedLock KEY: --shared beside other readers, --exclusive alone), as flock(1)\n"
+               "does; exits with COMMAND's status, 1 when the timeout passed first (the command\n"
+               "did not run), 127 when it cannot be started.\n"
+               "example: diskcache lock /tmp/cache nightly --timeout 30 -- ./backup.sh\n"
+               "example: diskcache lock /tmp/cache catalog --shared -- ./report.sh\n"},
       {"history", "usage: diskcache history DIR [KEY] [--limit N] [--json]\n"
                   "Recent acquisitions, releases, timeouts and force-releases, oldest first.\n"
                   "example: diskcache history /tmp/cache nightly --limit 20\n"},

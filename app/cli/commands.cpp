@@ -104,7 +104,8 @@ QString holder_text(const diskcache::PrimitiveInfo& p) {
   if (p.holders.empty()) return "unknown (Python?)";
   QStringList parts;
   for (const auto& h : p.holders)
-    parts << QString("%1 pid %2 thread %3 x%4 [%5]")
+    parts << QString("%1%2 pid %3 thread %4 x%5 [%6]")
+                 .arg(p.kind != diskcache::PrimitiveKind::SharedLock ? "" : h.shared ? "reader " : "writer ")
                  .arg(QString::fromStdString(h.host))
                  .arg(h.pid)
                  .arg(h.thread)
@@ -257,8 +258,17 @@ QString held_for_text(const diskcache::PrimitiveInfo& p) {
 
 // "2, longest 1.3 s" for the C++ waiters of a primitive, or "-".
 QString waiters_text(const diskcache::PrimitiveInfo& p) {
-  if (p.waiters.empty()) return "-";
   const double now = static_cast<double>(QDateTime::currentMSecsSinceEpoch()) / 1000.0;
+  if (p.kind == diskcache::PrimitiveKind::SharedLock) {  // by side: "1w 2r, longest 3 s"
+    qint64 readers = 0;
+    for (const auto& w : p.waiters) readers += w.shared;
+    const qint64 writers = std::max<qint64>(p.writers_waiting, static_cast<qint64>(p.waiters.size()) - readers);
+    if (writers == 0 && readers == 0) return "-";
+    const QString sides = QString("%1w %2r").arg(writers).arg(readers);
+    if (p.waiters.empty()) return sides;
+    return sides + QString(", longest %1").arg(dcview::duration_text(now - p.waiters.front().since));
+  }
+  if (p.waiters.empty()) return "-";
   return QString("%1, longest %2").arg(p.waiters.size()).arg(dcview::duration_text(now - p.waiters.front().since));
 }
 
@@ -281,6 +291,8 @@ void print_primitives(const std::vector<diskcache::PrimitiveInfo>& primitives, b
     QString usage = p.bound ? QString("%1/%2").arg(p.in_use).arg(*p.bound) : QString::number(p.in_use);
     if (p.kind == diskcache::PrimitiveKind::Averager)
       usage = p.mean ? QString("%1 (n=%2)").arg(*p.mean, 0, 'g', 4).arg(p.samples) : "empty";
+    if (p.kind == diskcache::PrimitiveKind::SharedLock && p.held)
+      usage = p.writer ? QString("writer") : QString("%1 reader%2").arg(p.in_use).arg(p.in_use == 1 ? "" : "s");
     row(QString::fromStdString(std::string(diskcache::to_string(p.kind))), QString::fromStdString(p.key.repr()),
         state, usage, held_for_text(p), waiters_text(p), holder_text(p));
   }
@@ -327,7 +339,7 @@ int history(dcview::Inspector& inspector, const std::optional<Value>& only, bool
                 .arg(QString::fromStdString(e.event), -13)
                 .arg(kind, -9)
                 .arg(QString::fromStdString(e.key.repr()), -20)
-                .arg(e.event == "acquire" || e.event == "timeout" ? dcview::precise_duration_text(e.waited) : QString("-"), -9)
+                .arg(e.event.starts_with("acquire") || e.event == "timeout" ? dcview::precise_duration_text(e.waited) : QString("-"), -9)
                 .arg(QString::fromStdString(e.holder))
                 .arg(e.pid));
     }
@@ -410,6 +422,10 @@ int run_command(const QString& command, const QStringList& args, const QCommandL
     LockedRun run;
     if (o.isSet("timeout")) run.timeout = number_option(o, "timeout", 0, 0, false, false);
     if (o.isSet("semaphore")) run.semaphore = static_cast<std::int64_t>(number_option(o, "semaphore", 1, 1, false, true));
+    if (int(o.isSet("semaphore")) + int(o.isSet("shared")) + int(o.isSet("exclusive")) > 1)
+      throw diskcache::InvalidArgument("'lock' takes one of --semaphore, --shared and --exclusive");
+    if (o.isSet("shared")) run.shared = LockedRun::Shared::Reader;
+    if (o.isSet("exclusive")) run.shared = LockedRun::Shared::Writer;
     for (qsizetype i = 2; i < args.size(); ++i) run.command.push_back(args[i].toStdString());
     return run_locked(directory.shard_for(key), key, run);
   }

@@ -62,6 +62,15 @@ int run_locked(diskcache::Cache& cache, const diskcache::Value& key, const Locke
     const bool acquired = run.timeout ? semaphore.try_acquire_for(timeout) : (semaphore.acquire(), true);
     return with(semaphore, acquired, run);
   }
+  if (run.shared != LockedRun::Shared::No) {
+    diskcache::SharedLock lock(cache, key);
+    bool acquired;
+    if (run.shared == LockedRun::Shared::Reader)
+      acquired = run.timeout ? lock.try_lock_shared_for(timeout) : (lock.lock_shared(), true);
+    else
+      acquired = run.timeout ? lock.try_lock_for(timeout) : (lock.lock(), true);
+    return with(lock, acquired, run);
+  }
   diskcache::Lock lock(cache, key);
   const bool acquired = run.timeout ? lock.try_lock_for(timeout) : (lock.lock(), true);
   return with(lock, acquired, run);

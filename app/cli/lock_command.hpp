@@ -1,6 +1,7 @@
-// `diskcache lock DIR KEY [--timeout S] [--semaphore N] -- CMD [ARGS...]`:
+// `diskcache lock DIR KEY [--timeout S] [--semaphore N | --shared | --exclusive] -- CMD [ARGS...]`:
 // runs a command while holding a cache's Lock (or one permit of a
-// BoundedSemaphore of bound N), as flock(1) does with a file.
+// BoundedSemaphore of bound N, or a SharedLock shared or exclusively), as
+// flock(1) does with a file.
 #pragma once
 
 #include <optional>
@@ -14,6 +15,7 @@ namespace cli {
 struct LockedRun {
   std::optional<double> timeout;          // seconds; unset: wait as long as it takes
   std::optional<std::int64_t> semaphore;  // a permit of a semaphore of this bound, not the Lock
+  enum class Shared { No, Reader, Writer } shared = Shared::No;  // a SharedLock, not the Lock
   std::vector<std::string> command;       // program and its arguments (PATH is searched)
 };
 

@@ -29,10 +29,11 @@ int main(int argc, char** argv) {
       "  register DIR KEY --kind lock|semaphore [--bound N]\n"
       "                            mark a key a Python Lock or BoundedSemaphore uses, so locks,\n"
       "                            release and the monitor show it with its holders' counts\n"
-      "  lock DIR KEY [--timeout S] [--semaphore N] -- CMD [ARGS...]\n"
+      "  lock DIR KEY [--timeout S] [--semaphore N | --shared | --exclusive] -- CMD [ARGS...]\n"
       "                            run CMD holding the Lock KEY (or a permit of a semaphore of\n"
-      "                            bound N), as flock(1) does; exits with CMD's status, 1 when\n"
-      "                            the timeout passed without acquiring\n"
+      "                            bound N, or the SharedLock KEY shared or exclusively), as\n"
+      "                            flock(1) does; exits with CMD's status, 1 when the timeout\n"
+      "                            passed without acquiring\n"
       "  history DIR [KEY]         the primitives' recent events [--limit N]\n"
       "  check DIR [--fix]         verify the database and value files (exit 1 on problems)\n"
       "  evict DIR --tag T         remove every item with tag T\n"
@@ -68,6 +69,8 @@ int main(int argc, char** argv) {
       {"kind", "register: lock or semaphore.", "KIND"},
       {"timeout", "lock: give up after S seconds (exit 1).", "S"},
       {"semaphore", "lock: take a permit of a semaphore of bound N instead.", "N"},
+      {"shared", "lock: hold the SharedLock KEY shared (a reader) instead."},
+      {"exclusive", "lock: hold the SharedLock KEY exclusively (its writer) instead."},
       {"bound", "register: the semaphore's bound.", "N"},
       {"interval", "Seconds between refreshes (watch).", "S"},
       {"iterations", "Stop after N refreshes (watch).", "N"},

@@ -7,7 +7,9 @@ namespace {
 
 using diskcache::PrimitiveKind;
 
-bool is_lock(PrimitiveKind kind) { return kind == PrimitiveKind::Lock || kind == PrimitiveKind::RLock; }
+bool is_lock(PrimitiveKind kind) {
+  return kind == PrimitiveKind::Lock || kind == PrimitiveKind::RLock || kind == PrimitiveKind::SharedLock;
+}
 
 double seconds_of(const QDateTime& t) { return static_cast<double>(t.toMSecsSinceEpoch()) / 1000.0; }
 

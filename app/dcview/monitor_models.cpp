@@ -18,8 +18,9 @@ QString holders_of(const PrimitiveInfo& p) {
   if (p.held && p.holders.empty()) return "unknown (Python)";
   QStringList parts;
   for (const auto& h : p.holders)
-    parts << QString("%1 [%2%3]")
-                 .arg(holder_text(h), QString::fromUtf8(std::string(diskcache::to_string(h.state))),
+    parts << QString("%1%2 [%3%4]")
+                 .arg(p.kind != PrimitiveKind::SharedLock ? QString() : h.shared ? QString("reader ") : QString("writer "),
+                      holder_text(h), QString::fromUtf8(std::string(diskcache::to_string(h.state))),
                       h.count > 1 ? QString(" x%1").arg(h.count) : QString());
   return parts.join("; ");
 }
@@ -30,6 +31,31 @@ QString waiters_of(const PrimitiveInfo& p, double now) {
   double since = p.waiters.front().since;
   for (const auto& w : p.waiters) since = std::min(since, w.since);
   return QString("%1, longest %2").arg(p.waiters.size()).arg(duration_text(now - since));
+}
+
+// A SharedLock's waiters by side: "1 writer, 2 readers, longest 3 s". Its
+// value counts waiting writers of every language; the board shows C++ ones.
+QString shared_waiters_of(const PrimitiveInfo& p, double now) {
+  qsizetype readers = 0;
+  for (const auto& w : p.waiters) readers += w.shared;
+  const qsizetype writers = std::max<qsizetype>(p.writers_waiting, p.waiters.size() - readers);
+  if (writers == 0 && readers == 0) return {};
+  QStringList parts;
+  if (writers) parts << QString("%1 writer%2").arg(writers).arg(writers == 1 ? "" : "s");
+  if (readers) parts << QString("%1 reader%2").arg(readers).arg(readers == 1 ? "" : "s");
+  const QString longest = waiters_of(p, now).section(", ", 1);
+  return parts.join(", ") + (longest.isEmpty() ? QString() : ", " + longest);
+}
+
+QString kind_text(const PrimitiveInfo& p) {
+  switch (p.kind) {
+    case PrimitiveKind::RLock: return QString("RLock (depth %1)").arg(p.in_use);
+    case PrimitiveKind::SharedLock:
+      if (p.writer) return "SharedLock (writer)";
+      if (p.in_use > 0) return QString("SharedLock (%1 reader%2)").arg(p.in_use).arg(p.in_use == 1 ? "" : "s");
+      return "SharedLock";
+    default: return "Lock";
+  }
 }
 
 void push_point(QVector<QPointF>& series, QPointF point, int limit) {
@@ -58,7 +84,8 @@ std::shared_ptr<const PreparedRows> MonitorModels::prepare(const Snapshot& s) {
     const QVariant waiting_sort = QVariant::fromValue<qlonglong>(static_cast<qlonglong>(p.waiters.size()));
     switch (p.kind) {
       case PrimitiveKind::Lock:
-      case PrimitiveKind::RLock: {
+      case PrimitiveKind::RLock:
+      case PrimitiveKind::SharedLock: {
         QString held_for, expires;
         QVariant held_sort, expires_sort;  // constant while held: a refresh does not re-sort
         if (const auto since = p.held_since()) {
@@ -70,8 +97,8 @@ std::shared_ptr<const PreparedRows> MonitorModels::prepare(const Snapshot& s) {
           expires_sort = *expires_at;
         }
         rows->locks.push_back({key,
-                               {key, p.kind == PrimitiveKind::Lock ? "Lock" : QString("RLock (depth %1)").arg(p.in_use),
-                                state_of(p), holders_of(p), held_for, expires, waiters_of(p, now)},
+                               {key, kind_text(p), state_of(p), holders_of(p), held_for, expires,
+                                p.kind == PrimitiveKind::SharedLock ? shared_waiters_of(p, now) : waiters_of(p, now)},
                                p.stale(),
                                payload,
                                {{}, {}, {}, {}, held_sort, expires_sort, waiting_sort}});
@@ -117,7 +144,8 @@ void MonitorModels::apply(const Snapshot& s) {
       push_point(averager_means[key_text(sp.info.key)], {x, *sp.info.mean}, kSeriesPoints);
     for (const auto& h : sp.info.holders)
       // A record's id carries its slot ("id/1"), history names the holder by its id.
-      holdings[key_text(sp.info.key)].push_back({QString::fromStdString(h.id).section('/', 0, 0), h.acquired_at, h.pid});
+      holdings[key_text(sp.info.key)].push_back(
+          {QString::fromStdString(h.id).section('/', 0, 0), h.acquired_at, h.pid, sp.info.kind, h.shared});
   }
   locks.merge(rows->locks);
   semaphores.merge(rows->semaphores);
@@ -167,7 +195,7 @@ void MonitorModels::apply(const Snapshot& s) {
   for (const auto& [shard, e] : std::span(fresh).last(shown)) {
     const QString event = QString::fromStdString(e.event);
     // Only an acquisition (or a timeout) waited; a release has nothing to say there.
-    const bool waited = event == "acquire" || event == "timeout";
+    const bool waited = event.startsWith("acquire") || event == "timeout";
     history_rows.push_back({QString("%1:%2").arg(shard).arg(e.id),
                             {QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(e.at * 1000)).toString("HH:mm:ss.zzz"),
                              key_text(e.key), event, QString("%1 pid %2").arg(QString::fromStdString(e.host)).arg(e.pid),

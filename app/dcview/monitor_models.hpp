@@ -44,6 +44,8 @@ class MonitorModels : public QObject {
     QString holder;     // the holder's id without its slot, as history events name it
     double since = 0;   // acquired at (Unix seconds)
     qint64 pid = 0;
+    diskcache::PrimitiveKind kind = diskcache::PrimitiveKind::Lock;
+    bool shared = false;  // a SharedLock's reader
   };
   QMap<QString, QVector<Holding>> holdings;  // per key_text
 

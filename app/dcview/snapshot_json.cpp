@@ -59,13 +59,15 @@ QJsonObject primitive_json(const diskcache::PrimitiveInfo& p, double now) {
                                {"expires_at", optional_number(h.expires_at)},
                                {"expires_iso", optional_time(h.expires_at)},
                                {"count", static_cast<qint64>(h.count)},
+                               {"shared", h.shared},
                                {"state", text(diskcache::to_string(h.state))}});
   QJsonArray waiters;
   for (const auto& w : p.waiters)
     waiters.append(QJsonObject{{"pid", static_cast<qint64>(w.pid)},
                                {"thread", static_cast<qint64>(w.thread)},
                                {"since", w.since},
-                               {"waited_s", now - w.since}});
+                               {"waited_s", now - w.since},
+                               {"shared", w.shared}});
   QJsonObject out{{"key", value_json(p.key)},
                   {"kind", text(diskcache::to_string(p.kind))},
                   {"registered", p.registered},
@@ -79,6 +81,10 @@ QJsonObject primitive_json(const diskcache::PrimitiveInfo& p, double now) {
   if (p.bound) out["bound"] = static_cast<qint64>(*p.bound);
   if (p.mean) out["mean"] = *p.mean;
   if (p.kind == diskcache::PrimitiveKind::Averager) out["samples"] = static_cast<qint64>(p.samples);
+  if (p.kind == diskcache::PrimitiveKind::SharedLock) {
+    out["writer"] = p.writer;
+    out["writers_waiting"] = static_cast<qint64>(p.writers_waiting);
+  }
   return out;
 }
 

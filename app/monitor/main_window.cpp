@@ -388,17 +388,21 @@ QString MainWindow::force_release_selected() {
       return inspector->force_release(ref.key, shard, force, holder);
     };
     auto result = diskcache::ForceReleaseResult::NotHeld;
-    // A semaphore: return the dead holders' permits one by one, leaving the
-    // live holders theirs.
+    // A semaphore or a SharedLock's readers: release the dead holders one by
+    // one, leaving the live holders theirs.
     int returned = 0;
-    if (auto info = inspect(); info && info->kind == diskcache::PrimitiveKind::Semaphore)
+    const auto info = inspect();
+    const bool semaphore = info && info->kind == diskcache::PrimitiveKind::Semaphore;
+    if (semaphore || (info && info->kind == diskcache::PrimitiveKind::SharedLock))
       for (const auto& holder : info->holders)
         if (holder.state == diskcache::HolderState::Stale &&
             release(false, holder.id) == diskcache::ForceReleaseResult::Released)
           ++returned;
     if (returned > 0) {
       poller_->refresh_now();
-      return QString("returned the permits of %1 dead holder(s) of %2").arg(returned).arg(name);
+      return QString(semaphore ? "returned the permits of %1 dead holder(s) of %2" : "released %1 dead holder(s) of %2")
+          .arg(returned)
+          .arg(name);
     }
     result = release(false, std::nullopt);
     if (result == diskcache::ForceReleaseResult::RefusedAlive) {

@@ -13,9 +13,16 @@
 namespace dcview {
 namespace {
 
-TimelineView::Span make_span(double from, double to, qint64 pid, TimelineView::Span::Kind kind, const QString& holder,
-                             const QString& what = {}, bool open = false) {
-  return {from, to, pid, kind, holder, what, open};
+using Span = TimelineView::Span;
+
+Span make_span(double from, double to, qint64 pid, Span::Kind kind, const QString& holder, const QString& what = {},
+               bool open = false, Span::Hold hold = Span::Sole) {
+  return {from, to, pid, kind, holder, what, open, hold};
+}
+
+Span::Hold hold_of(diskcache::PrimitiveKind kind, bool shared) {
+  if (kind != diskcache::PrimitiveKind::SharedLock) return Span::Sole;
+  return shared ? Span::Reader : Span::Writer;
 }
 
 }  // namespace
@@ -50,17 +57,18 @@ void TimelineView::show_events(const QVector<diskcache::HistoryEvent>& events, c
     const QString holder = QString::fromStdString(e.holder).section('/', 0, 0);
     auto& lane = lanes_[key];
     auto& holding = open[key];
-    if (e.event == "acquire") {
+    const Span::Hold hold = hold_of(e.kind, e.event.ends_with("-shared"));
+    if (e.event == "acquire" || e.event == "acquire-shared") {
       if (e.waited > 0) lane.push_back(make_span(e.at - e.waited, e.at, e.pid, Span::Waited, holder));
       Open& o = holding[holder];
-      if (o.depth++ == 0) o.span = make_span(e.at, e.at, e.pid, Span::Held, holder);
-    } else if (e.event == "release" || e.event == "force-release") {
+      if (o.depth++ == 0) o.span = make_span(e.at, e.at, e.pid, Span::Held, holder, {}, false, hold);
+    } else if (e.event == "release" || e.event == "release-shared" || e.event == "force-release") {
       auto it = holding.find(holder);
       const bool force = e.event == "force-release";
       if (it == holding.end()) {  // acquired before the history we have
-        if (!force) lane.push_back(make_span(history_start, e.at, e.pid, Span::Held, holder));
+        if (!force) lane.push_back(make_span(history_start, e.at, e.pid, Span::Held, holder, {}, false, hold));
       } else if (force || --it->depth <= 0) {
-        lane.push_back(make_span(it->span.from, e.at, it->span.pid, Span::Held, holder));
+        lane.push_back(make_span(it->span.from, e.at, it->span.pid, Span::Held, holder, {}, false, it->span.hold));
         holding.erase(it);
       }
       if (force) lane.push_back(make_span(e.at, e.at, e.pid, Span::Mark, holder, "force-release"));
@@ -75,11 +83,14 @@ void TimelineView::show_events(const QVector<diskcache::HistoryEvent>& events, c
     if (!keys.contains(lane.key())) continue;
     auto& holding = open[lane.key()];
     for (const auto& h : lane.value())
-      if (!holding.contains(h.holder)) holding[h.holder].span = make_span(h.since, h.since, h.pid, Span::Held, h.holder);
+      if (!holding.contains(h.holder))
+        holding[h.holder].span =
+            make_span(h.since, h.since, h.pid, Span::Held, h.holder, {}, false, hold_of(h.kind, h.shared));
   }
   for (auto lane = open.begin(); lane != open.end(); ++lane)
     for (const Open& o : lane.value())
-      lanes_[lane.key()].push_back(make_span(o.span.from, now, o.span.pid, Span::Held, o.span.holder, {}, true));
+      lanes_[lane.key()].push_back(
+          make_span(o.span.from, now, o.span.pid, Span::Held, o.span.holder, {}, true, o.span.hold));
   for (auto& lane : lanes_) {  // keep what a person can pan to
     QVector<Span> kept;
     for (const Span& s : lane)
@@ -132,7 +143,7 @@ QVector<std::pair<TimelineView::Span, int>> TimelineView::placed(const QString& 
   QVector<std::pair<Span, int>> out;
   for (const Span& s : spans) {
     int t = 0;
-    if (s.kind == Span::Held) {
+    if (s.kind == Span::Held && s.hold != Span::Writer) {  // a writer is drawn across every track
       while (t < track_end.size() && track_end[t] > s.from) ++t;
       if (t == track_end.size()) track_end.push_back(0);
       track_end[t] = s.to;
@@ -166,9 +177,11 @@ QString TimelineView::tooltip_at(QPoint point) const {
     const QString who = QString("pid %1%2").arg(s.pid).arg(s.holder.isEmpty() ? QString() : " (" + s.holder + ")");
     if (s.kind == Span::Held) {
       const double track_height = (kLaneHeight - 10.0) / tracks;
-      if (y_in_lane < 4 + track * track_height || y_in_lane > 4 + (track + 1) * track_height) continue;
-      lines << QString("%1 held %2 %3%4")
-                   .arg(keys_[lane], who, precise_duration_text(s.to - s.from),
+      const bool whole_lane = s.hold == Span::Writer;
+      if (!whole_lane && (y_in_lane < 4 + track * track_height || y_in_lane > 4 + (track + 1) * track_height)) continue;
+      const char* how = s.hold == Span::Reader ? "read-held" : s.hold == Span::Writer ? "write-held" : "held";
+      lines << QString("%1 %2 %3 %4%5")
+                   .arg(keys_[lane], how, who, precise_duration_text(s.to - s.from),
                         s.open ? QString(" so far") : QString());
     } else if (s.kind == Span::Waited) {
       if (y_in_lane < kLaneHeight - 10) continue;
@@ -259,7 +272,14 @@ void TimelineView::paintEvent(QPaintEvent*) {
     for (const auto& [s, track] : spans) {
       const double x0 = x_of(s.from), x1 = std::max(x0 + 1.5, x_of(s.to));
       const QColor colour = colour_of(s.pid);
-      if (s.kind == Span::Held) {
+      if (s.kind == Span::Held && s.hold == Span::Writer) {  // alone: the whole lane
+        p.fillRect(QRectF(x0, y + 4, x1 - x0, kLaneHeight - 11), colour);
+      } else if (s.kind == Span::Held && s.hold == Span::Reader) {  // shared: lighter, outlined, stacked
+        const QRectF bar(x0, y + 4 + track * track_height, x1 - x0, track_height - 1);
+        p.fillRect(bar, colour.lighter(125));
+        p.setPen(colour.darker(150));
+        p.drawRect(bar.adjusted(0, 0, -1, -1));
+      } else if (s.kind == Span::Held) {
         p.fillRect(QRectF(x0, y + 4 + track * track_height, x1 - x0, track_height - 1), colour);
       } else if (s.kind == Span::Waited) {  // a hatched bar under the lane, ending in a tick
         const QRectF bar(x0, y + kLaneHeight - 9, x1 - x0, 5);
@@ -285,7 +305,8 @@ void TimelineView::paintEvent(QPaintEvent*) {
   }
   p.drawText(QRectF(kLabelWidth, key_y + 20, std::max(1, width() - kLabelWidth - 10), 60),
              Qt::AlignLeft | Qt::TextWordWrap,
-             tr("bars: holdings, one colour per process (stacked when several hold permits); "
+             tr("bars: holdings, one colour per process (stacked when several hold permits or read a "
+                "SharedLock, outlined; a SharedLock's writer fills its lane); "
                 "hatched: time spent waiting; red: force-release or timeout. Hover for details; "
                 "wheel or +/- zooms, drag or arrows pan, double-click or Home: live."));
 }

@@ -1,5 +1,6 @@
 // The teaching view: one swimlane per chosen lock or semaphore, showing over
-// the last minutes who held it (a bar per holding, coloured by process),
+// the last minutes who held it (a bar per holding, coloured by process;
+// a SharedLock's readers stacked, its writer across the whole lane),
 // how long each holder waited before it got it (a thin bar before), and
 // force-releases and timeouts (red marks). Built from the primitives'
 // history, so it shows hand-offs, contention and starvation at a glance,
@@ -40,6 +41,9 @@ class TimelineView : public QWidget {
     QString holder;    // the holder's id as history names it (empty: unknown)
     QString what;      // a mark's event: "force-release" or "timeout"
     bool open = false;  // a holding that has not ended
+    // A SharedLock's holdings: readers stack beside each other (lighter,
+    // outlined); the writer fills the whole lane, alone.
+    enum Hold { Sole, Reader, Writer } hold = Sole;
   };
   // The spans computed for each lane (for tests).
   const QMap<QString, QVector<Span>>& lanes() const { return lanes_; }

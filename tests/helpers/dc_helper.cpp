@@ -8,7 +8,14 @@
 //   rlock-incr DIR KEY N      the same under an RLock taken twice (re-entry)
 //   sem-hold DIR KEY BOUND N  N x hold a permit for 0.2 ms; prints the most holders seen at once
 //   avg-add DIR KEY N VALUE   N x Averager.add(VALUE)
-//   hold DIR KEY lock|semaphore  acquires, prints "held", sleeps until killed
+//   hold DIR KEY lock|semaphore|shared|exclusive  acquires (a SharedLock for
+//                             the last two), prints "held", sleeps until killed
+//   shared-work DIR KEY r|w HOLD_MS LOG ARG   under a SharedLock: readers (r)
+//                             hold it shared for HOLD_MS until the key "stop" is
+//                             set or ARG seconds passed; writers (w) ARG times
+//                             exclusively, then incr "writers-done". Each holding
+//                             appends "pid r|w enter_ns exit_ns waited_ns" to LOG
+//                             (CLOCK_MONOTONIC; one write() on O_APPEND)
 //   deque-produce DIR SOURCE N   appends (SOURCE, i) for i < N to a Deque
 //   deque-consume DIR CONTROL TOTAL   pops from the Deque and prints each
 //                             item until CONTROL's counter reaches TOTAL
@@ -17,6 +24,9 @@
 // Self-checking value: bytes = seed (8 LE) + length (8 LE) + body with
 // body[j] = (seed + 131 j) % 251, or the tuple (seed, body). Large ones
 // (>= 32 KiB) live in value files.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -149,6 +159,43 @@ int consume(const std::string& dir, const std::string& control_dir, long total) 
   return 4;
 }
 
+std::int64_t monotonic_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+int shared_work(const char* dir, const char* key, const std::string& mode, double hold_ms, const char* log,
+                double arg) {
+  Cache cache(dir);
+  SharedLock lock(cache, key);
+  const int out = ::open(log, O_WRONLY | O_APPEND | O_CREAT, 0644);
+  if (out < 0) throw std::runtime_error(std::string("cannot open ") + log);
+  const bool reader = mode == "r";
+  const auto start = std::chrono::steady_clock::now();
+  const auto hold = std::chrono::duration<double, std::milli>(hold_ms);
+  long done = 0;
+  while (reader ? !cache.contains("stop") && std::chrono::steady_clock::now() - start < std::chrono::duration<double>(arg)
+                : done < static_cast<long>(arg)) {
+    const std::int64_t asked = monotonic_ns();
+    reader ? lock.lock_shared() : lock.lock();
+    const std::int64_t enter = monotonic_ns();
+    std::this_thread::sleep_for(hold);
+    const std::int64_t exit = monotonic_ns();
+    lock.release();
+    char line[128];
+    const int n = std::snprintf(line, sizeof line, "%d %s %lld %lld %lld\n", static_cast<int>(::getpid()), mode.c_str(),
+                                static_cast<long long>(enter), static_cast<long long>(exit),
+                                static_cast<long long>(enter - asked));
+    if (::write(out, line, static_cast<std::size_t>(n)) != n) throw std::runtime_error("log write failed");
+    ++done;
+  }
+  ::close(out);
+  if (!reader) cache.incr("writers-done");
+  std::printf("done %ld\n", done);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -200,12 +247,18 @@ int main(int argc, char** argv) {
       for (long i = 0, n = std::stol(argv[4]); i < n; ++i) avg.add(std::stod(argv[5]));
       return 0;
     }
+    if (cmd == "shared-work" && argc == 8)
+      return shared_work(argv[2], argv[3], argv[4], std::stod(argv[5]), argv[6], std::stod(argv[7]));
     if (cmd == "hold" && argc == 5) {
       Cache cache(argv[2]);
       const std::string kind = argv[4];
       Lock lock(cache, argv[3]);
       BoundedSemaphore sem(cache, argv[3], 2);
-      kind == "lock" ? lock.lock() : sem.acquire();
+      SharedLock shared(cache, argv[3]);
+      if (kind == "lock") lock.lock();
+      else if (kind == "shared") shared.lock_shared();
+      else if (kind == "exclusive") shared.lock();
+      else sem.acquire();
       std::puts("held");
       std::fflush(stdout);
       while (true) std::this_thread::sleep_for(std::chrono::seconds(1));

@@ -17,7 +17,7 @@
 
 namespace diskcache {
 
-enum class PrimitiveKind { Lock, RLock, Semaphore, Averager };
+enum class PrimitiveKind { Lock, RLock, Semaphore, Averager, SharedLock };
 std::string_view to_string(PrimitiveKind kind) noexcept;
 std::optional<PrimitiveKind> parse_primitive_kind(std::string_view name) noexcept;
 
@@ -39,6 +39,7 @@ struct HolderInfo {
   double acquired_at = 0;
   std::optional<double> expires_at;
   std::int64_t count = 1;  // permits or re-entry depth
+  bool shared = false;     // a SharedLock's reader (its writer: false)
   HolderState state = HolderState::Unknown;
 };
 // A holder's state from its process identity alone (leases aside):
@@ -51,6 +52,7 @@ struct WaiterInfo {
   std::int64_t pid = 0;
   std::int64_t thread = 0;
   double since = 0;  // Unix seconds when it started waiting
+  bool shared = false;  // waits to read a SharedLock (else to write, or for the primitive)
 };
 
 struct PrimitiveInfo {
@@ -59,7 +61,10 @@ struct PrimitiveInfo {
   bool registered = false;            // known from the side table (else recognised by its value)
   std::optional<std::int64_t> bound;  // semaphores
   bool held = false;
-  std::int64_t in_use = 0;            // permits taken / re-entry depth / 1 for a held lock
+  std::int64_t in_use = 0;            // permits taken / re-entry depth / 1 for a held lock /
+                                      // a SharedLock's readers, or 1 for its writer
+  bool writer = false;                // a SharedLock held exclusively
+  std::int64_t writers_waiting = 0;   // a SharedLock's announced waiting writers (C++ and Python)
   std::optional<double> mean;         // averagers
   std::int64_t samples = 0;           // averagers
   std::optional<double> expire_time;  // of the key
@@ -129,7 +134,9 @@ struct HistoryEvent {
   double at = 0;
   Value key;
   PrimitiveKind kind = PrimitiveKind::Lock;
-  std::string event;  // "acquire", "release", "timeout", "force-release"
+  // "acquire", "release", "timeout", "force-release"; a SharedLock's
+  // readers: "acquire-shared", "release-shared".
+  std::string event;
   std::string holder;
   std::int64_t pid = 0;
   std::int64_t thread = 0;

@@ -1,5 +1,7 @@
 // Cross-process synchronisation primitives kept in a cache directory:
-// Lock, RLock, BoundedSemaphore and Averager. The value under each key is
+// Lock, RLock, BoundedSemaphore and Averager, and SharedLock (a
+// reader-writer lock Python diskcache lacks; its Python side is
+// core/python/diskcache_shared.py). The value under each key is
 // exactly what Python diskcache's recipe stores, so a Python process using
 // diskcache.Lock (RLock, BoundedSemaphore, Averager) on the same key takes
 // part in the same exclusion. What Python cannot see -- who holds what, the
@@ -182,6 +184,91 @@ class BoundedSemaphore : public Primitive {
  private:
   bool acquire_until(std::optional<std::chrono::steady_clock::time_point> deadline, std::stop_token stop);
   std::int64_t bound_;
+};
+
+// A reader-writer lock: many readers (lock_shared) or one writer (lock) at a
+// time, in any processes. Meets std::shared_mutex's requirements and
+// SharedTimedMutex's (try_lock_shared_for/until), so std::shared_lock,
+// std::unique_lock and std::scoped_lock work with it.
+//
+// Policy: writers first. Once a writer waits, new readers wait behind it
+// while the readers already inside finish; a writer's release lets the
+// next waiting writer in before new readers. Readers can starve under a
+// steady stream of writers; writers cannot starve under readers. A waiting
+// writer announces itself in the value with a 0.5 s lapse time it renews
+// while it waits, so one killed while waiting holds readers back at most
+// 0.5 s.
+//
+// Each reader and the writer is a holder (inspect.hpp): recorded with its
+// process, shown stale when that process died, force-releasable one by one;
+// acquisitions are in the history ("acquire-shared"/"release-shared" for
+// readers). With PrimitiveOptions::expire, each holding has its own lease
+// (renew() extends it); a holding past its lease is dropped by the next
+// acquisition and its release throws NotHeld. A free lock leaves no key.
+//
+// Wake-ups: a writer's release wakes every waiting reader at once (when no
+// other writer waits); the last reader's release wakes one waiting writer.
+//
+// One object holds either a shared or the exclusive hold at a time, and is
+// used by one thread at a time (like Lock); it may release a hold another
+// thread took through it (the holder record names the acquiring thread).
+class SharedLock : public Primitive, public TimedLockable<SharedLock> {
+ public:
+  SharedLock(Cache& cache, Value key, PrimitiveOptions options = {});
+  SharedLock(FanoutCache& cache, Value key, PrimitiveOptions options = {});
+  ~SharedLock();  // releases a hold still kept by this object
+
+  // Exclusive (the writer).
+  void lock();
+  [[nodiscard]] bool lock(std::stop_token stop);  // false when cancelled
+  [[nodiscard]] bool try_lock();
+  // try_lock_for / try_lock_until come from TimedLockable.
+  void unlock() noexcept;  // never throws: the error goes to last_unlock_error()
+
+  // Shared (a reader).
+  void lock_shared();
+  [[nodiscard]] bool lock_shared(std::stop_token stop);
+  [[nodiscard]] bool try_lock_shared();
+  template <class Rep, class Period>
+  [[nodiscard]] bool try_lock_shared_for(const std::chrono::duration<Rep, Period>& timeout,
+                                         std::stop_token stop = {}) {
+    return acquire_shared_until(std::chrono::steady_clock::now() +
+                                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout),
+                                stop);
+  }
+  template <class Clock, class Duration>
+  [[nodiscard]] bool try_lock_shared_until(const std::chrono::time_point<Clock, Duration>& deadline,
+                                           std::stop_token stop = {}) {
+    return try_lock_shared_for(deadline - Clock::now(), stop);
+  }
+  void unlock_shared() noexcept;
+
+  enum class Mode { None, Shared, Exclusive };
+  Mode mode() const noexcept { return mode_; }
+  // Releases whichever hold this object has. Throws NotHeld when it has
+  // none, or it was force-released, or its lease ran out; nothing changes.
+  void release();
+  // Extends this object's lease to `expire` seconds from now (unset:
+  // never). Throws NotHeld when it holds nothing.
+  void renew(std::optional<double> expire);
+
+  struct State {
+    std::optional<std::string> writer;  // its holder id
+    std::int64_t readers = 0;
+    std::int64_t writers_waiting = 0;   // announced and not lapsed
+  };
+  State state();
+  const std::string& last_unlock_error() const noexcept { return last_unlock_error_; }
+
+ private:
+  friend class TimedLockable<SharedLock>;
+  bool acquire_until(std::optional<std::chrono::steady_clock::time_point> deadline, std::stop_token stop);
+  bool acquire_shared_until(std::optional<std::chrono::steady_clock::time_point> deadline, std::stop_token stop);
+  void release_exclusive();
+  void release_shared();
+  Mode mode_ = Mode::None;
+  std::string holder_;  // this object's holder id while it holds (taken by the acquiring thread)
+  std::string last_unlock_error_;
 };
 
 // A running average: Python's diskcache.Averager (value: the pickled tuple

@@ -109,6 +109,22 @@ PrimitiveInfo info_of(const redisReply* row, double now_s) {
       info.in_use = static_cast<std::int64_t>(info.holders.size());
       info.held = info.in_use > 0;
       break;
+    case PrimitiveKind::SharedLock:
+      for (std::size_t i = 0; i + 1 < detail::size_of(data); i += 2) {
+        const std::string member = text_of(element(data, i));
+        const double until = static_cast<double>(number(text_of(element(data, i + 1)))) / 1000.0;
+        if (member.starts_with("q:")) {
+          ++info.writers_waiting;
+          continue;
+        }
+        auto h = holder_of(member, record_of(member), until, 1);
+        h.shared = member.starts_with("r:");
+        info.writer = info.writer || !h.shared;
+        info.holders.push_back(std::move(h));
+      }
+      info.in_use = static_cast<std::int64_t>(info.holders.size());
+      info.held = info.in_use > 0;
+      break;
     case PrimitiveKind::Averager: {
       const std::string total = text_of(element(data, 0)), count = text_of(element(data, 1));
       info.samples = number(count);
@@ -171,6 +187,10 @@ ForceReleaseResult force_release(Store& store, const std::string& key, bool forc
       script = &detail::kSemRelease;
       suffix = "sem";
       kind += ":" + std::to_string(info->bound.value_or(1));
+      break;
+    case PrimitiveKind::SharedLock:
+      script = &detail::kSemRelease;  // on the holder's member
+      suffix = "rw";
       break;
     case PrimitiveKind::Averager: return ForceReleaseResult::NotHeld;
   }

@@ -321,6 +321,97 @@ BoundedSemaphore::Guard::~Guard() {
   }
 }
 
+// ------------------------------------------------------------------ SharedLock
+
+namespace {
+// How long a waiting writer's announcement lasts (renewed at each try).
+constexpr std::chrono::milliseconds kWriterAnnouncement{500};
+}  // namespace
+
+SharedLock::SharedLock(Store& store, std::string key, PrimitiveOptions options)
+    : Primitive(std::make_unique<PrimitiveCore>(store, std::move(key), std::move(options), "shared-lock", "rw")) {
+  core_->require_single_server("SharedLock");
+}
+
+SharedLock::~SharedLock() {
+  if (core_ && !core_->holds.empty()) {
+    try {
+      release();
+    } catch (const std::exception&) {
+      // a lost lease or connection: it ends by itself
+    }
+  }
+}
+
+void SharedLock::lock() { (void)acquire_until(no_deadline(), {}); }
+bool SharedLock::lock(std::stop_token stop) { return acquire_until(no_deadline(), stop); }
+bool SharedLock::try_lock() { return acquire_until(now_deadline(), {}); }
+void SharedLock::lock_shared() { (void)acquire_until(no_deadline(), {}, Mode::Shared); }
+bool SharedLock::lock_shared(std::stop_token stop) { return acquire_until(no_deadline(), stop, Mode::Shared); }
+bool SharedLock::try_lock_shared() { return acquire_until(now_deadline(), {}, Mode::Shared); }
+
+bool SharedLock::acquire_until(std::optional<SteadyTime> deadline, std::stop_token stop, Mode mode) {
+  if (!core_->holds.empty()) {
+    if (core_->holds.back().valid())
+      throw InvalidArgument(describe(*core_, "shared lock") + ": already held by this object");
+    core_->stop_lease(core_->holds.back());
+    core_->holds.clear();
+  }
+  const bool shared = mode == Mode::Shared;
+  Held held;
+  held.token = detail::fresh_token();
+  const auto& script = shared ? detail::kSharedAcquireRead : detail::kSharedAcquireWrite;
+  const bool acquired = core_->wait_loop(
+      [&](double waited) {
+        const auto r = core_->try_acquire(script, nullptr, held.token, std::to_string(kWriterAnnouncement.count()),
+                                          waited);
+        if (r > 0) held.fence = static_cast<std::uint64_t>(r);
+        return r;
+      },
+      deadline, stop);
+  if (!acquired) {
+    if (!shared) {  // withdraw the announcement (else it lapses by itself)
+      try {
+        core_->run(detail::kSemRelease, core_->args("q:" + held.token, core_->ttl(), "", 0, false));
+      } catch (const ConnectionError&) {
+      }
+    }
+    return false;
+  }
+  held.token = (shared ? "r:" : "w:") + held.token;  // the member from here on
+  core_->start_lease(held, detail::kSemExtend, held.token);
+  core_->holds.assign(1, std::move(held));
+  mode_ = mode;
+  return true;
+}
+
+void SharedLock::release() {
+  if (core_->holds.empty()) throw NotHeld(describe(*core_, "shared lock") + ": not held by this object");
+  Held held = std::move(core_->holds.back());
+  const char* event = mode_ == Mode::Shared ? "release-shared" : "release";
+  core_->holds.clear();
+  mode_ = Mode::None;
+  core_->stop_lease(held);
+  if (core_->run(detail::kSemRelease, core_->args(held.token, core_->ttl(), event)) != 1)
+    throw NotHeld(describe(*core_, "shared lock") + ": the lease was lost (expired or force-released)");
+}
+
+void SharedLock::unlock() noexcept { quietly(last_unlock_error_, [&] { release(); }); }
+void SharedLock::unlock_shared() noexcept { quietly(last_unlock_error_, [&] { release(); }); }
+
+void SharedLock::renew(std::optional<double> expire) {
+  if (core_->holds.empty()) throw NotHeld(describe(*core_, "shared lock") + ": not held by this object");
+  extend(*core_, detail::kSemExtend, core_->holds.back(), expire, "shared lock");
+}
+
+SharedLock::Mode SharedLock::mode() const noexcept {
+  return !core_->holds.empty() && core_->holds.back().valid() ? mode_ : Mode::None;
+}
+
+std::uint64_t SharedLock::fencing_token() const noexcept {
+  return core_->holds.empty() ? 0 : core_->holds.back().fence;
+}
+
 // ------------------------------------------------------------------ Averager
 
 Averager::Averager(Store& store, std::string key, PrimitiveOptions options)

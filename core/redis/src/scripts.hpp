@@ -153,6 +153,52 @@ inline constexpr Script kSemInUse{"sem_in_use", DC_PRELUDE R"lua(
 return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 )lua"};
 
+// SharedLock: KEYS[1] is a sorted set of members "w:<token>" (the writer),
+// "r:<token>" (readers) and "q:<token>" (announced waiting writers), each
+// scored with the ms its lease or announcement ends. Release and renew are
+// kSemRelease and kSemExtend on the member (ARGV[1]); ARGV[8] of a release
+// is "release", "release-shared" or "force-release".
+#define DC_SHARED_PRELUDE                                                                                  \
+  "local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)\n"                                       \
+  "for _, m in ipairs(gone) do redis.call('HDEL', KEYS[3], m) end\n"                                       \
+  "if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end\n"                           \
+  "local writer, readers, waiting, soonest = false, 0, false, nil\n"                                       \
+  "local members = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')\n"                                   \
+  "for i = 1, #members, 2 do\n"                                                                           \
+  "  local p = string.sub(members[i], 1, 2)\n"                                                             \
+  "  if p == 'w:' then writer = true elseif p == 'r:' then readers = readers + 1 "                         \
+  "elseif p == 'q:' and members[i] ~= 'q:' .. ARGV[1] then waiting = true end\n"                           \
+  "  if p ~= 'q:' and (not soonest or tonumber(members[i + 1]) < soonest) then "                            \
+  "soonest = tonumber(members[i + 1]) end\n"                                                               \
+  "end\n"                                                                                                 \
+  "local function take(member, event)\n"                                                                  \
+  "  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), member)\n"                                       \
+  "  local f = redis.call('INCR', KEYS[2])\n"                                                              \
+  "  redis.call('HSET', KEYS[3], member, ARGV[3] .. '\\t' .. now .. '\\t' .. f)\n"                     \
+  "  redis.call('HSET', KEYS[4], ARGV[4], ARGV[5])\n"                                                      \
+  "  record(event)\n"                                                                                     \
+  "  return f\n"                                                                                          \
+  "end\n"
+
+// ARGV[1]: the token; ARGV[8]: the announcement in ms. Takes "w:<token>"
+// when nobody holds the lock, else announces "q:<token>".
+inline constexpr Script kSharedAcquireWrite{"shared_acquire_write", DC_PRELUDE DC_SHARED_PRELUDE R"lua(
+if not writer and readers == 0 then
+  redis.call('ZREM', KEYS[1], 'q:' .. ARGV[1])
+  return take('w:' .. ARGV[1], 'acquire')
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[8]), 'q:' .. ARGV[1])
+return wait_hint((soonest or now + 1) - now)
+)lua"};
+
+// ARGV[1]: the token. Takes "r:<token>" unless a writer holds or waits.
+inline constexpr Script kSharedAcquireRead{"shared_acquire_read", DC_PRELUDE DC_SHARED_PRELUDE R"lua(
+if not writer and not waiting then return take('r:' .. ARGV[1], 'acquire-shared') end
+return wait_hint((soonest or now + 1) - now)
+)lua"};
+
+#undef DC_SHARED_PRELUDE
+
 // ARGV[8]: the value; ARGV[2]: expiry in ms, 0 for none.
 inline constexpr Script kAvgAdd{"avg_add", DC_PRELUDE R"lua(
 redis.call('HINCRBYFLOAT', KEYS[1], 'total', ARGV[8])
@@ -177,7 +223,8 @@ return 1
 // KEYS[1] registry; ARGV[1] key prefix; ARGV[2] one name or "" for all.
 // Returns {now_ms, {name, kind, data, holders}, ...} where data is
 // lock: {token, pttl}; rlock: {owner, count, pttl}; semaphore: the live
-// permits {token, until_ms, ...}; averager: {total, count}.
+// permits {token, until_ms, ...}; shared-lock: its live members {member,
+// until_ms, ...}; averager: {total, count}.
 inline constexpr Script kInspect{"inspect", R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -202,6 +249,8 @@ for i = 1, #names, 2 do
     data = {redis.call('HGET', h, 'owner') or '', redis.call('HGET', h, 'count') or '0', redis.call('PTTL', h)}
   elseif kindname == 'semaphore' then
     data = redis.call('ZRANGEBYSCORE', base .. 'sem', '(' .. now, '+inf', 'WITHSCORES')
+  elseif kindname == 'shared-lock' then
+    data = redis.call('ZRANGEBYSCORE', base .. 'rw', '(' .. now, '+inf', 'WITHSCORES')
   else
     local a = redis.call('HMGET', base .. 'avg', 'total', 'count')
     data = {a[1] or '', a[2] or ''}

@@ -11,6 +11,7 @@
 #include "diskcache/identity.hpp"
 #include "diskcache/pickle.hpp"
 #include "primitive_core.hpp"
+#include "shared_lock_state.hpp"
 #include "../read_transaction.hpp"
 
 namespace diskcache {
@@ -26,12 +27,14 @@ std::string_view to_string(PrimitiveKind kind) noexcept {
     case PrimitiveKind::RLock: return "rlock";
     case PrimitiveKind::Semaphore: return "semaphore";
     case PrimitiveKind::Averager: return "averager";
+    case PrimitiveKind::SharedLock: return "shared-lock";
   }
   return "lock";
 }
 
 std::optional<PrimitiveKind> parse_primitive_kind(std::string_view name) noexcept {
-  for (auto k : {PrimitiveKind::Lock, PrimitiveKind::RLock, PrimitiveKind::Semaphore, PrimitiveKind::Averager})
+  for (auto k : {PrimitiveKind::Lock, PrimitiveKind::RLock, PrimitiveKind::Semaphore, PrimitiveKind::Averager,
+                 PrimitiveKind::SharedLock})
     if (to_string(k) == name) return k;
   return std::nullopt;
 }
@@ -152,6 +155,51 @@ void read_row(Cache::Impl& d, SkippedRows* skipped, const char* table, std::int6
   }
 }
 
+std::string describe_key(const Cache::Impl& d, const Value& key) {
+  return "SharedLock " + key.repr() + " in " + d.where();
+}
+
+// A holder named only in a SharedLock's value (a Python process writing to a
+// directory without holder records): its id is "host:pid:start_time:thread/n".
+HolderInfo holder_from_id(const detail::SharedLockEntry& e) {
+  HolderInfo h;
+  h.id = e.holder;
+  h.expires_at = e.until;
+  static const std::regex id(R"(([^:]*):(\d{1,18}):(\d{1,18}):(\d{1,18})(/.*)?)");
+  std::smatch m;
+  if (std::regex_match(e.holder, m, id)) {
+    h.host = m[1];
+    h.pid = std::stoll(m[2]);
+    h.start_time = std::stoll(m[3]);
+    h.thread = std::stoll(m[4]);
+  }
+  return h;  // state Unknown: without boot id and pid namespace, liveness cannot be told
+}
+
+// A SharedLock's value is the truth: holder rows of holders it does not
+// name are leftovers; holders it names without a row are shown from their id.
+void read_shared_lock(const std::optional<Value>& value, double now, PrimitiveInfo& info, const std::string& what) {
+  auto state = detail::SharedLockState::decode(value, what);
+  (void)state.drop_lapsed(now);
+  std::vector<HolderInfo> holders;
+  auto add = [&](const detail::SharedLockEntry& e, bool shared) {
+    auto row = std::find_if(info.holders.begin(), info.holders.end(), [&](const HolderInfo& h) { return h.id == e.holder; });
+    HolderInfo h = row != info.holders.end() ? *row : holder_from_id(e);
+    h.shared = shared;
+    h.count = 1;
+    h.expires_at = e.until;
+    if (h.expires_at && *h.expires_at <= now) h.state = HolderState::Stale;
+    holders.push_back(std::move(h));
+  };
+  if (state.writer) add(*state.writer, false);
+  for (const auto& r : state.readers) add(r, true);
+  info.holders = std::move(holders);
+  info.writer = state.writer.has_value();
+  info.in_use = info.writer ? 1 : static_cast<std::int64_t>(state.readers.size());
+  info.held = info.in_use > 0;
+  info.writers_waiting = static_cast<std::int64_t>(state.waiting.size());
+}
+
 // Fills in the state of each primitive from its Cache row.
 void read_state(Cache::Impl& d, detail::Connection& c, Found& f, double now) {
   Query q(c,
@@ -188,6 +236,9 @@ void read_state(Cache::Impl& d, detail::Connection& c, Found& f, double now) {
         info.samples = value->items()[1].as_int();
         if (info.samples > 0) info.mean = value->items()[0].as_double() / static_cast<double>(info.samples);
       }
+      break;
+    case PrimitiveKind::SharedLock:
+      read_shared_lock(value, now, info, describe_key(d, info.key));
       break;
   }
   if (!info.held) info.holders.clear();  // leftovers of an expired key hold nothing
@@ -291,8 +342,11 @@ std::vector<Found> collect(Cache& cache, const std::optional<Value>& only, bool 
     }
     read_row(d, skipped, "Cache", rowid, [&] {
       read_state(d, c, f, now);
-      for (const auto& w : d.waiter_board().waiters(detail::waiter_key(f.key, f.raw)))
-        f.info.waiters.push_back({w.pid, w.thread, w.since});
+      const std::uint64_t waiter_key = detail::waiter_key(f.key, f.raw);
+      for (const auto& w : d.waiter_board().waiters(waiter_key)) f.info.waiters.push_back({w.pid, w.thread, w.since});
+      if (f.info.kind == PrimitiveKind::SharedLock)  // readers wait under the next key (shared_lock_state.hpp)
+        for (const auto& w : d.waiter_board().waiters(waiter_key + 1))
+          f.info.waiters.push_back({w.pid, w.thread, w.since, /*shared=*/true});
       std::sort(f.info.waiters.begin(), f.info.waiters.end(),
                 [](const WaiterInfo& a, const WaiterInfo& b) { return a.since < b.since; });
       out.push_back(std::move(f));
@@ -360,6 +414,7 @@ ForceReleaseResult force_release(Cache& cache, const Value& key, bool force,
   d.require_writable("force_release");
   auto& c = d.conn();
   detail::PrimitiveRows rows(d, key);
+  bool wake_writers = false;  // a SharedLock's writers wait on a slot of their own
   {
     WriteScope scope(c, *d.files);
     auto info = inspect_primitive(cache, key);
@@ -408,6 +463,26 @@ ForceReleaseResult force_release(Cache& cache, const Value& key, bool force,
         break;
       }
       case PrimitiveKind::Averager: return ForceReleaseResult::NotHeld;
+      case PrimitiveKind::SharedLock: {
+        auto state = detail::SharedLockState::decode(cache.get(key), describe_key(d, key));
+        for (const auto& h : targets) {
+          if (state.writer && state.writer->holder == h.id) state.writer.reset();
+          state.remove_reader(h.id);
+          rows.set_holder(c, h.id, 0, 0, std::nullopt);
+        }
+        if (targets.empty()) {  // forced: every holding (waiting writers keep their place)
+          state.writer.reset();
+          state.readers.clear();
+          rows.drop_holders(c);
+        }
+        if (state.free())
+          cache.erase(key);
+        else
+          cache.set(key, state.encode());
+        for (std::size_t i = 1; i < targets.size(); ++i) rows.record_for(c, info->kind, "force-release", targets[i]);
+        wake_writers = true;
+        break;
+      }
     }
     HolderInfo broken;  // whose hold was broken; unknown for a Python holder
     broken.id = "unknown";
@@ -416,6 +491,7 @@ ForceReleaseResult force_release(Cache& cache, const Value& key, bool force,
     scope.commit();
   }
   d.wake_board().notify(rows.slot());
+  if (wake_writers) d.wake_board().notify(detail::shared_lock_writers(rows).slot);
   return ForceReleaseResult::Released;
 }
 

@@ -25,6 +25,10 @@ std::uint64_t waiter_key(const SqlScalar& key, std::int64_t raw) {
   return WaiterBoard::key_hash(bytes, raw);
 }
 
+std::string describe(const PrimitiveCore& core, const char* what) {
+  return std::string(what) + " " + core.key.repr() + " in " + core.cache->directory().string();
+}
+
 std::string self_holder_id() {
   const ProcessIdentity& me = self_identity();
   return holder_id(me.host, me.pid, me.start_time, self_thread_id());
@@ -152,7 +156,7 @@ std::atomic<std::uint64_t> g_next_serial{1};
 
 PrimitiveCore::PrimitiveCore(Cache& c, Value k, PrimitiveOptions o)
     : cache(&c), impl(&c.impl()), key(std::move(k)), options(std::move(o)), rows(*impl, key),
-      serial(g_next_serial.fetch_add(1)) {}
+      released_slot(rows.slot()), serial(g_next_serial.fetch_add(1)) {}
 
 void PrimitiveCore::register_once(Connection& c, PrimitiveKind kind, std::optional<std::int64_t> bound) {
   if (registered) return;
@@ -165,7 +169,7 @@ void PrimitiveCore::record(Connection& c, PrimitiveKind kind, const char* event,
 }
 
 bool PrimitiveCore::wait_loop(const std::function<bool(double)>& try_once, std::optional<SteadyTime> deadline,
-                              const std::stop_token& stop, PrimitiveKind kind) {
+                              const std::stop_token& stop, PrimitiveKind kind, WaitSide side) {
   using std::chrono::steady_clock;
   const auto start = steady_clock::now();
   WakeBoard& wake = board();
@@ -174,23 +178,23 @@ bool PrimitiveCore::wait_loop(const std::function<bool(double)>& try_once, std::
   // transaction, waiting for the database, or deferring like this). This
   // thread counts as a contender from here on, deferring included, so a
   // process that is slow to be scheduled is still deferred to.
-  const bool give_way = start - last_release < kGiveWay && wake.contenders(rows.slot()) > 0 &&
-                        wake.acquisitions(rows.slot()) == acquisitions_at_release;
-  WakeBoard::Contending contending(wake, rows.slot());
+  const bool give_way = start - last_release < kGiveWay && wake.contenders(released_slot) > 0 &&
+                        wake.acquisitions(released_slot) == acquisitions_at_release;
+  WakeBoard::Contending contending(wake, side.slot);
   if (give_way)
-    wake.wait_acquired(rows.slot(), acquisitions_at_release,
+    wake.wait_acquired(released_slot, acquisitions_at_release,
                        std::chrono::duration_cast<std::chrono::nanoseconds>(kGiveWay - (start - last_release)));
   std::optional<WaiterBoard::Waiting> waiting;  // shown to inspection once the first try failed
   while (true) {
     contending.refresh();
-    const std::uint32_t seen = wake.sequence(rows.slot());
+    const std::uint32_t seen = wake.sequence(side.slot);
     const auto now = steady_clock::now();
     if (try_once(std::chrono::duration<double>(now - start).count())) {
-      wake.acquired(rows.slot());
+      wake.acquired(side.slot);
       return true;
     }
     if (!waiting && !impl->options.read_only)
-      waiting.emplace(impl->waiter_board(), waiter_key(rows.db_key().key, rows.db_key().raw));
+      waiting.emplace(impl->waiter_board(), side.waiter_key);
     const auto after = steady_clock::now();
     if ((deadline && after >= *deadline) || stop.stop_requested()) {
       if (deadline && *deadline > start && options.history && !impl->options.read_only) {
@@ -203,14 +207,15 @@ bool PrimitiveCore::wait_loop(const std::function<bool(double)>& try_once, std::
     }
     auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(kPoll);
     if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline - after));
-    wake.wait(rows.slot(), seen, timeout);
+    wake.wait(side.slot, seen, timeout);
   }
 }
 
-void PrimitiveCore::released() {
+void PrimitiveCore::released(std::size_t slot, bool wake_one) {
   last_release = std::chrono::steady_clock::now();
-  acquisitions_at_release = board().acquisitions(rows.slot());
-  board().notify(rows.slot());
+  released_slot = slot;
+  acquisitions_at_release = board().acquisitions(slot);
+  wake_one ? board().notify_one(slot) : board().notify(slot);
 }
 
 }  // namespace diskcache::detail

@@ -8,6 +8,9 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <thread>
+
+#include "diskcache/error.hpp"
 
 #include "../cache_impl.hpp"
 #include "diskcache/inspect.hpp"
@@ -83,6 +86,7 @@ struct PrimitiveCore {
   bool registered = false;
   SteadyTime last_release{};
   std::uint32_t acquisitions_at_release = 0;
+  std::size_t released_slot;  // the slot of the last release: an acquisition right after it defers to its waiters
   // Distinguishes objects of one thread: a Lock's holder is the object that
   // acquired it, so a second Lock on the same key in the same thread never
   // releases the first one's acquisition.
@@ -104,9 +108,47 @@ struct PrimitiveCore {
   // A process that has just released, while others wait, first sleeps
   // until one of them has acquired (at most 2 ms): a fair hand-off.
   bool wait_loop(const std::function<bool(double)>& try_once, std::optional<SteadyTime> deadline,
-                 const std::stop_token& stop, PrimitiveKind kind);
-  // After a release: bumps the wake slot and remembers when.
-  void released();
+                 const std::stop_token& stop, PrimitiveKind kind) {
+    return wait_loop(try_once, deadline, stop, kind, main_side());
+  }
+  // Where a waiter sleeps and is shown: the wake slot and the waiter
+  // board's key. A primitive with two kinds of waiters (SharedLock's
+  // readers and writers) gives each side its own.
+  struct WaitSide {
+    std::size_t slot;
+    std::uint64_t waiter_key;
+  };
+  WaitSide main_side() const { return {rows.slot(), waiter_key(rows.db_key().key, rows.db_key().raw)}; }
+  bool wait_loop(const std::function<bool(double)>& try_once, std::optional<SteadyTime> deadline,
+                 const std::stop_token& stop, PrimitiveKind kind, WaitSide side);
+  // After a release: bumps the wake slot (waking all its waiters, or one)
+  // and remembers when.
+  void released() { released(rows.slot()); }
+  void released(std::size_t slot, bool wake_one = false);
 };
+
+// "<what> <key> in <directory>", for error messages.
+std::string describe(const PrimitiveCore& core, const char* what);
+inline std::optional<SteadyTime> no_deadline() { return std::nullopt; }
+inline SteadyTime now_deadline() { return std::chrono::steady_clock::now(); }
+
+// For unlock() (which must not throw): a few attempts at `release`, then
+// the error is kept in `error`; NotHeld is kept at once.
+template <class F>
+void quietly(std::string& error, F&& release) noexcept {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    try {
+      release();
+      error.clear();
+      return;
+    } catch (const NotHeld& e) {
+      error = e.what();
+      return;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
 
 }  // namespace diskcache::detail

@@ -12,35 +12,10 @@ namespace diskcache {
 
 using detail::WriteScope;
 using SteadyTime = detail::SteadyTime;
-
-namespace {
-
-std::string describe(detail::PrimitiveCore& core, const char* what) {
-  return std::string(what) + " " + core.key.repr() + " in " + core.cache->directory().string();
-}
-
-// unlock() must not throw: a few attempts, then the error is kept.
-template <class F>
-void quietly(std::string& error, F&& release) noexcept {
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    try {
-      release();
-      error.clear();
-      return;
-    } catch (const NotHeld& e) {
-      error = e.what();
-      return;
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
-
-std::optional<SteadyTime> no_deadline() { return std::nullopt; }
-SteadyTime now_deadline() { return std::chrono::steady_clock::now(); }
-
-}  // namespace
+using detail::describe;
+using detail::no_deadline;
+using detail::now_deadline;
+using detail::quietly;
 
 // ------------------------------------------------------------------ base
 

@@ -19,9 +19,10 @@ void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t seen, std::chron
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT, seen, &ts, nullptr, 0);
 }
 
-void futex_wake_all(std::atomic<std::uint32_t>* word) {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+void futex_wake(std::atomic<std::uint32_t>* word, int count) {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, count, nullptr, nullptr, 0);
 }
+void futex_wake_all(std::atomic<std::uint32_t>* word) { futex_wake(word, INT_MAX); }
 
 }  // namespace
 
@@ -113,6 +114,12 @@ void WakeBoard::notify(std::size_t slot) noexcept {
   if (!base_ || !writable_) return;
   seq(slot)->fetch_add(1, std::memory_order_release);
   futex_wake_all(seq(slot));
+}
+
+void WakeBoard::notify_one(std::size_t slot) noexcept {
+  if (!base_ || !writable_) return;
+  seq(slot)->fetch_add(1, std::memory_order_release);
+  futex_wake(seq(slot), 1);
 }
 
 }  // namespace diskcache::detail

@@ -37,6 +37,9 @@ class WakeBoard {
   void wait(std::size_t slot, std::uint32_t seen, std::chrono::nanoseconds timeout) noexcept;
   // Bumps the slot's sequence and wakes all its waiters.
   void notify(std::size_t slot) noexcept;
+  // Bumps the slot's sequence and wakes one of its waiters (the others see
+  // the new sequence at their next poll, within 2 ms).
+  void notify_one(std::size_t slot) noexcept;
   // Acquisitions bump a second word of the slot, so a process that has just
   // released can sleep until a waiter took the key (fair hand-off).
   std::uint32_t acquisitions(std::size_t slot) const noexcept;

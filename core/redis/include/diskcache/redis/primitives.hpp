@@ -1,4 +1,4 @@
-// Lock, RLock, BoundedSemaphore and Averager on Redis, with the API of the
+// Lock, RLock, BoundedSemaphore, SharedLock and Averager on Redis, with the API of the
 // local ones (diskcache/primitives.hpp): Lockable/TimedLockable locks, the
 // semaphore, the averager, renew(), holders and history (inspect.hpp).
 //
@@ -143,6 +143,57 @@ class BoundedSemaphore : public Primitive {
  private:
   bool acquire_until(std::optional<std::chrono::steady_clock::time_point> deadline, std::stop_token stop);
   std::int64_t bound_;
+};
+
+// A reader-writer lock (Redisson's RReadWriteLock): many readers or one
+// writer, with diskcache::SharedLock's API and policy (writers first: a
+// waiting writer announces itself for 0.5 s at a time and new readers wait
+// behind it). Each reader and the writer hold a lease of their own and a
+// fencing token (of the same per-key counter; a resource guarded by the
+// writer rejects tokens below the highest it has seen). A release wakes
+// every waiter of the key (Redis publishes to all). Single server only.
+class SharedLock : public Primitive, public diskcache::TimedLockable<SharedLock> {
+ public:
+  using Mode = diskcache::SharedLock::Mode;
+  SharedLock(Store& store, std::string key, PrimitiveOptions options = {});
+  ~SharedLock();  // releases a hold still kept by this object
+
+  void lock();
+  [[nodiscard]] bool lock(std::stop_token stop);
+  [[nodiscard]] bool try_lock();
+  void unlock() noexcept;
+  void lock_shared();
+  [[nodiscard]] bool lock_shared(std::stop_token stop);
+  [[nodiscard]] bool try_lock_shared();
+  template <class Rep, class Period>
+  [[nodiscard]] bool try_lock_shared_for(const std::chrono::duration<Rep, Period>& timeout,
+                                         std::stop_token stop = {}) {
+    return acquire_until(std::chrono::steady_clock::now() +
+                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout),
+                         stop, Mode::Shared);
+  }
+  template <class Clock, class Duration>
+  [[nodiscard]] bool try_lock_shared_until(const std::chrono::time_point<Clock, Duration>& deadline,
+                                           std::stop_token stop = {}) {
+    return try_lock_shared_for(deadline - Clock::now(), stop);
+  }
+  void unlock_shared() noexcept;
+
+  Mode mode() const noexcept;  // None once the lease was lost
+  // Releases whichever hold this object has; NotHeld when none (or lost).
+  void release();
+  // A fixed expiry `expire` seconds from now, or (unset) back to the lease.
+  void renew(std::optional<double> expire);
+  // Of the current hold (0 when none).
+  std::uint64_t fencing_token() const noexcept;
+  const std::string& last_unlock_error() const noexcept { return last_unlock_error_; }
+
+ private:
+  friend class diskcache::TimedLockable<SharedLock>;
+  bool acquire_until(std::optional<std::chrono::steady_clock::time_point> deadline, std::stop_token stop,
+                     Mode mode = Mode::Exclusive);
+  Mode mode_ = Mode::None;
+  std::string last_unlock_error_;
 };
 
 // A running average (total and count updated together by one script).
