@@ -7,7 +7,8 @@
 //   sem-hold URL KEY BOUND N LOG   N x hold a permit, appending "+" to LOG after
 //                             acquiring and "-" before releasing (O_APPEND)
 //   avg-add URL KEY N VALUE   N x Averager.add(VALUE)
-//   hold URL KEY LEASE_MS     acquires KEY with that lease, prints "held <fence>",
+//   hold URL KEY LEASE_MS [shared]  acquires the Lock KEY (or reads the
+//                             SharedLock KEY) with that lease, prints "held <fence>",
 //                             sleeps until killed
 // Exit 0 on success, 2 on a usage error, 3 on a broken invariant, 4 on an error.
 #include <fcntl.h>
@@ -86,13 +87,15 @@ int run(int argc, char** argv) {
     for (long n = std::stol(argv[4]); n > 0; --n) averager.add(std::stod(argv[5]));
     return 0;
   }
-  if (command == "hold" && argc == 5) {
+  if (command == "hold" && (argc == 5 || (argc == 6 && std::string(argv[5]) == "shared"))) {
     StoreOptions options;
     options.lease = std::chrono::milliseconds(std::stol(argv[4]));
     Store store = Store::open(argv[2], options);
     Lock lock(store, argv[3]);
-    lock.lock();
-    std::cout << "held " << lock.fencing_token() << std::endl;
+    SharedLock shared(store, argv[3]);
+    if (argc == 6) shared.lock_shared();
+    else lock.lock();
+    std::cout << "held " << (argc == 6 ? shared.fencing_token() : lock.fencing_token()) << std::endl;
     while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   std::cerr << "usage: see the comment at the top of dc_redis_helper.cpp\n";

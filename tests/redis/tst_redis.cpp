@@ -336,6 +336,69 @@ class TestRedis : public QObject {
     }
   }
 
+  void shared_lock_readers_writer_fences_and_inspection() {
+    RedisServer server;
+    redis::Store store(server.endpoint(), short_lease());
+    redis::SharedLock r1(store, "rw"), r2(store, "rw"), w(store, "rw"), late(store, "rw");
+    r1.lock_shared();
+    QVERIFY(r2.try_lock_shared());  // readers overlap
+    QVERIFY(!w.try_lock());
+    auto i = info(store, "rw");
+    QVERIFY(i && i->kind == PrimitiveKind::SharedLock && i->held && !i->writer);
+    QCOMPARE(i->in_use, 2);
+    for (const auto& h : i->holders) QVERIFY(h.shared && h.state == HolderState::Alive);
+    // A waiting writer holds new readers back; it goes first.
+    std::atomic<int> got{-1};
+    std::thread writer([&] { got = w.try_lock_for(10s) ? 1 : 0; });
+    QTRY_COMPARE_WITH_TIMEOUT(info(store, "rw")->writers_waiting, std::int64_t(1), 5000);
+    QVERIFY(!late.try_lock_shared());
+    const auto reader_fence = r2.fencing_token();
+    r1.unlock_shared();
+    r2.unlock_shared();
+    writer.join();
+    QCOMPARE(got.load(), 1);
+    QVERIFY(w.fencing_token() > reader_fence);  // the writer's token is above every earlier one
+    i = info(store, "rw");
+    QVERIFY(i->writer && i->holders.size() == 1 && !i->holders[0].shared && i->writers_waiting == 0);
+    QVERIFY(!late.try_lock_shared());  // nobody beside the writer
+    w.unlock();
+    QVERIFY(w.last_unlock_error().empty());
+    QVERIFY(late.try_lock_shared());
+    // Force-release takes one reader at a time.
+    QVERIFY(r1.try_lock_shared());
+    const std::string one = info(store, "rw")->holders.at(0).id;
+    QCOMPARE(redis::force_release(store, "rw", true, one), ForceReleaseResult::Released);
+    QCOMPARE(info(store, "rw")->in_use, 1);
+    QCOMPARE(redis::force_release(store, "rw", true), ForceReleaseResult::Released);
+    QVERIFY(w.try_lock());
+    w.release();
+    late.unlock_shared();
+    r1.unlock_shared();  // one of them was broken: recorded, never thrown
+    QVERIFY(!late.last_unlock_error().empty() || !r1.last_unlock_error().empty());
+    QStringList events;
+    for (const auto& e : redis::primitive_history(store)) events << QString::fromStdString(e.event);
+    QVERIFY(events.count("acquire-shared") >= 4 && events.count("release-shared") >= 2);
+    QCOMPARE(events.count("acquire"), 2);
+    QCOMPARE(events.count("force-release"), 2);
+  }
+
+  void killed_shared_reader_is_stale_and_its_lease_passes_on() {
+    RedisServer server;
+    redis::Store store(server.endpoint(), short_lease());
+    QProcess reader;
+    reader.start(helper(), {"hold", QString::fromStdString(server.url()), "rw", "1500", "shared"});
+    QVERIFY(reader.waitForReadyRead(20000));
+    QVERIFY(reader.readAll().startsWith("held "));
+    redis::SharedLock writer(store, "rw");
+    QVERIFY(!writer.try_lock());
+    ::kill(static_cast<pid_t>(reader.processId()), SIGKILL);
+    QVERIFY(reader.waitForFinished(10000));
+    const auto after = info(store, "rw");
+    QVERIFY(after && after->held && after->stale());  // at once, not after the lease
+    QVERIFY(writer.try_lock_for(20s));                // and the lease is no longer renewed
+    writer.release();
+  }
+
   void semaphore_permit_of_dead_holder_returns() {
     RedisServer server;
     redis::Store store(server.endpoint(), short_lease(400ms));
