@@ -331,6 +331,40 @@ class TestCli : public QObject {
     QCOMPARE(cli({"lock", dir, "job"}).exit_code, 2);  // no command
   }
 
+  // Issue 24: lock --shared runs beside other readers, --exclusive alone;
+  // locks shows the sides.
+  void lock_shared_and_exclusive() {
+    const QString dir = fresh();
+    const QString marker = tmp_.path() + "/shared-ran";
+    QFile::remove(marker);
+    {
+      diskcache::Cache cache(dir.toStdString());
+      diskcache::SharedLock reader(cache, "catalog");
+      reader.lock_shared();
+      QCOMPARE(cli({"lock", dir, "catalog", "--shared", "--timeout", "5", "--", "touch", marker}).exit_code, 0);
+      QVERIFY(QFile::exists(marker));  // beside the reader
+      const auto refused = cli({"lock", dir, "catalog", "--exclusive", "--timeout", "0.2", "--", "true"});
+      QCOMPARE(refused.exit_code, 1);
+      QVERIFY(refused.err.contains("not acquired"));
+      const QString table = QString::fromUtf8(cli({"locks", dir}).out);
+      QVERIFY2(QRegularExpression(R"(shared-lock\s+'catalog'\s+held\s+1 reader\s)").match(table).hasMatch(),
+               qPrintable(table));
+      QVERIFY2(table.contains("reader ") && table.contains("[alive]"), qPrintable(table));
+      const QJsonObject p = QJsonDocument::fromJson(cli({"locks", dir, "--json"}).out).array()[0].toObject();
+      QCOMPARE(p["kind"].toString(), QString("shared-lock"));
+      QCOMPARE(p["writer"].toBool(), false);
+      QVERIFY(p["holders"].toArray()[0].toObject()["shared"].toBool());
+    }
+    QCOMPARE(cli({"lock", dir, "catalog", "--exclusive", "--timeout", "5", "--", "sh", "-c", "exit 3"}).exit_code, 3);
+    const auto both = cli({"lock", dir, "catalog", "--shared", "--exclusive", "--", "true"});
+    QCOMPARE(both.exit_code, 2);
+    QVERIFY(both.err.contains("one of --semaphore, --shared and --exclusive"));
+    QStringList events;
+    for (const auto& e : QJsonDocument::fromJson(cli({"history", dir, "catalog", "--json"}).out).array())
+      events << e.toObject()["event"].toString();
+    QVERIFY2(events.contains("acquire-shared") && events.contains("acquire"), qPrintable(events.join(' ')));
+  }
+
   // Issue 21.1: every key `keys` prints can be addressed as printed
   // (--key-py), or as JSON (--key-json; arrays are tuples).
   void keys_round_trip_as_python_literals_and_json() {

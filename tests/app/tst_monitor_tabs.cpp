@@ -5,7 +5,9 @@
 // shows the newest rows and filters, the GPU tab labels what it shows, and
 // the export (in the window and headless) is data that matches the CLI's;
 // and what operators expect: an Overview dashboard whose alerts jump to
-// their rows, Python holders with their age and expiry.
+// their rows, Python holders with their age and expiry; a SharedLock's
+// readers, writer and waiters per side, and its timeline lane (readers
+// stacked, the writer alone across the lane).
 #include <sqlite3.h>
 
 #include <QDateTimeAxis>
@@ -18,6 +20,8 @@
 #include <QValueAxis>
 #include <QtCharts/QChart>
 #include <QtTest>
+#include <atomic>
+#include <thread>
 #include <cmath>
 #include <set>
 
@@ -599,6 +603,53 @@ class TestMonitorTabs : public QObject {
     QVERIFY(cli.waitForFinished(kBound));
     const QString table = QString::fromUtf8(cli.readAllStandardOutput());
     QVERIFY2(QRegularExpression(R"(py-lock'?\s+held\s+1\s+(< 1 s|\d+ s))").match(table).hasMatch(), qPrintable(table));
+  }
+
+  void shared_lock_shows_readers_writer_and_its_lane() {
+    const QString dir = fresh();
+    { Cache cache(dir.toStdString()); }
+    Holder reader1(dir, "catalog", "shared"), reader2(dir, "catalog", "shared");
+    // A writer waits behind the readers (in this process, shown on its side).
+    Cache cache(dir.toStdString());
+    SharedLock writer(cache, "catalog");
+    std::atomic<bool> got{false};
+    std::thread waiting([&] { got = writer.try_lock_for(60s); });
+
+    MainWindow window;
+    window.open_directory(dir, 200ms);
+    window.tabs()->setCurrentWidget(window.timeline()->parentWidget());
+    window.show();
+    const KeyedTableModel& locks = window.models().locks;
+    QTRY_COMPARE_WITH_TIMEOUT(cell(locks, "catalog", column_of(&locks, "Kind")), QString("SharedLock (2 readers)"),
+                              kBound);
+    QTRY_VERIFY_WITH_TIMEOUT(cell(locks, "catalog", column_of(&locks, "Waiting")).startsWith("1 writer, longest"),
+                             kBound);
+    const QString holders = cell(locks, "catalog", column_of(&locks, "Holder"));
+    QCOMPARE(holders.count("reader "), 2);
+    QVERIFY(holders.contains(QString::number(reader1.pid())) && holders.contains(QString::number(reader2.pid())));
+    auto spans = [&](TimelineView::Span::Hold hold) {
+      QVector<TimelineView::Span> out;
+      for (const auto& s : window.timeline()->lanes().value("catalog"))
+        if (s.kind == TimelineView::Span::Held && s.hold == hold) out.push_back(s);
+      return out;
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(spans(TimelineView::Span::Reader).size(), 2, kBound);  // overlapping: stacked
+    const auto both = spans(TimelineView::Span::Reader);
+    QVERIFY(both[0].from < both[1].to && both[1].from < both[0].to);
+
+    reader1.kill_and_reap();
+    reader2.kill_and_reap();
+    QTRY_COMPARE_WITH_TIMEOUT(cell(locks, "catalog", column_of(&locks, "State")), QString("stale"), kBound);
+    window.tabs()->setCurrentWidget(window.locks_table());
+    window.locks_view()->selectRow(locks.find("catalog"));
+    window.confirm = [](const QString&) { return true; };
+    QCOMPARE(window.force_release_selected(), QString("released 2 dead holder(s) of catalog"));
+    waiting.join();
+    QVERIFY(got);  // the writer got in
+    QTRY_COMPARE_WITH_TIMEOUT(cell(locks, "catalog", column_of(&locks, "Kind")), QString("SharedLock (writer)"), kBound);
+    window.tabs()->setCurrentWidget(window.timeline()->parentWidget());  // it draws while shown
+    QTRY_COMPARE_WITH_TIMEOUT(spans(TimelineView::Span::Writer).size(), 1, kBound);
+    writer.unlock();
   }
 };
 

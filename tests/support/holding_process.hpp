@@ -40,7 +40,8 @@ class HoldingProcess {
 };
 
 // dc_helper holding `key` in the cache at `dir` (a Lock, or a permit of a
-// semaphore of bound 2 with kind "semaphore") until killed.
+// semaphore of bound 2 with kind "semaphore", a SharedLock with "shared" or
+// "exclusive") until killed.
 struct HeldByHelper : HoldingProcess {
   HeldByHelper(const QString& dir, const QString& key, const QString& kind = "lock", int bound_ms = 30000)
       : HoldingProcess(helper_path(), {"hold", dir, key, kind}, bound_ms) {}
