@@ -277,7 +277,7 @@ void print_primitives(const std::vector<diskcache::PrimitiveInfo>& primitives, b
   const auto row = [](const QString& kind, const QString& key, const QString& state, const QString& usage,
                       const QString& held_for, const QString& waiters, const QString& holders) {
     print(QString("%1  %2  %3  %4  %5  %6  %7")
-              .arg(kind, -9)
+              .arg(kind, -11)
               .arg(key, -24)
               .arg(state, -5)
               .arg(usage, -14)
@@ -337,7 +337,7 @@ int history(dcview::Inspector& inspector, const std::optional<Value>& only, bool
       print(QString("%1  %2  %3  %4  %5  %6 (pid %7)")
                 .arg(at, -23)
                 .arg(QString::fromStdString(e.event), -13)
-                .arg(kind, -9)
+                .arg(kind, -11)
                 .arg(QString::fromStdString(e.key.repr()), -20)
                 .arg(e.event.starts_with("acquire") || e.event == "timeout" ? dcview::precise_duration_text(e.waited) : QString("-"), -9)
                 .arg(QString::fromStdString(e.holder))

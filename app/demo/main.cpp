@@ -4,6 +4,8 @@
 //                  to Averager demo:wait-ms
 //   3 x "gpu"      share BoundedSemaphore demo:gpu-slots (2 permits)
 //   1 x "config"   re-enters RLock demo:config
+//   2 x "reader"   read SharedLock demo:catalog together (20-60 ms)
+//   1 x "editor"   writes it now and then (10-30 ms, alone)
 //   1 x "cache"    sets and gets items (statistics on)
 //   1 x "doomed"   takes Lock demo:stale-lock and dies with SIGKILL: a stale lock
 //   1 x "offload"  a training loop: a "kernel" fills a device buffer, the
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <shared_mutex>
 #include <cstdio>
 #include <cerrno>
 #include <cstring>
@@ -85,6 +88,7 @@ int worker(const std::string& role, const std::string& dir, unsigned seed) {
   diskcache::BoundedSemaphore slots(cache, "demo:gpu-slots", 2);
   diskcache::RLock config(cache, "demo:config");
   diskcache::Averager waits(cache, "demo:wait-ms");
+  diskcache::SharedLock catalog(cache, "demo:catalog");
   while (!g_stop) {
     if (role == "printer") {
       const auto t0 = steady_clock::now();
@@ -98,6 +102,13 @@ int worker(const std::string& role, const std::string& dir, unsigned seed) {
       std::scoped_lock outer(config);
       std::scoped_lock inner(config);
       pause_ms(rng, 10, 40);
+    } else if (role == "reader") {
+      std::shared_lock reading(catalog);
+      pause_ms(rng, 20, 60);
+    } else if (role == "editor") {
+      pause_ms(rng, 150, 400);
+      std::unique_lock writing(catalog);
+      pause_ms(rng, 10, 30);
     } else if (role == "cache") {
       const std::string key = "item-" + std::to_string(rng() % 500);
       if (!cache.get(key)) cache.set(key, diskcache::Bytes(std::string(100 + rng() % 2000, 'x')), {.expire = 120});
@@ -157,7 +168,8 @@ int main(int argc, char** argv) {
   signal(SIGTERM, on_signal);
   std::vector<pid_t> workers;
   unsigned seed = 1;
-  for (const char* role : {"printer", "printer", "printer", "gpu", "gpu", "gpu", "config", "cache", "offload", "doomed"})
+  for (const char* role : {"printer", "printer", "printer", "gpu", "gpu", "gpu", "config", "reader", "reader", "editor",
+                           "cache", "offload", "doomed"})
     workers.push_back(spawn(argv[0], role, dir, seed++));
   std::printf("diskcache-demo: %zu workers on %s for %s\n", workers.size(), dir.c_str(),
               seconds ? (std::to_string(seconds) + " s").c_str() : "ever");
