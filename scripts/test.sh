@@ -47,7 +47,7 @@ TSAN_OPTIONS="halt_on_error=1 $tsan_supp" ctest --test-dir build-tsan -R '^(tst_
 # The core's threaded tests: threads of one process on one cache, and
 # helper processes (started through QProcess, hence die_after_fork=0).
 TSAN_OPTIONS="halt_on_error=1 die_after_fork=0 $tsan_supp" \
-  ctest --test-dir build-tsan -R '^(tst_primitives|tst_cache|tst_fanout|tst_processes)$' --output-on-failure
+  ctest --test-dir build-tsan -R '^(tst_primitives|tst_shared_lock|tst_cache|tst_fanout|tst_processes)$' --output-on-failure
 # QProcess starts helpers with a vfork-like clone, which TSan takes for a
 # fork of a multi-threaded process; die_after_fork=0 lets the parent go on.
 TSAN_OPTIONS="halt_on_error=1 die_after_fork=0 $tsan_supp" ctest --test-dir build-tsan -R '^tst_redis$' --output-on-failure

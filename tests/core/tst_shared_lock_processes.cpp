@@ -183,6 +183,12 @@ class TestSharedLockProcesses : public QObject {
     QCOMPARE(events.count("force-release"), 2);
   }
 
+  // The Python module's own contract (timeouts withdraw announcements,
+  // NotHeld, leases, writers first, hostile values refused), in one process.
+  void python_module_keeps_its_contract() {
+    EXPECT_RUN_OK(run_python("shared_work.py", {"selftest", fresh()}));
+  }
+
   void a_python_writer_excludes_a_cpp_reader_and_back() {
     const QString dir = fresh();
     Started py_writer = py({"hold", dir, "rw", "exclusive"});

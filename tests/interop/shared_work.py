@@ -3,6 +3,8 @@ on the real diskcache), as dc_helper's commands of the same names.
 
 usage: shared_work.py shared-work DIR KEY r|w HOLD_MS LOG ARG
        shared_work.py hold DIR KEY shared|exclusive
+       shared_work.py selftest DIR   the module's contract in one process;
+                                     prints "ok" (exit 1 and the failed check)
 """
 import os
 import sys
@@ -50,12 +52,64 @@ def hold(directory, key, mode):
         time.sleep(1)
 
 
+def selftest(directory):
+    from diskcache_shared import NotHeld
+    cache = diskcache.Cache(directory)
+    a, b, w = (SharedLock(cache, 'k') for _ in range(3))
+    assert a.acquire_shared() and b.acquire_shared(blocking=False)
+    assert a.state() == (None, 2, 0)
+    assert not w.acquire(timeout=0.05)  # readers inside
+    assert a.state()[2] == 0, 'a writer that gave up withdrew its announcement'
+    try:
+        w.release()
+        raise AssertionError('released what it does not hold')
+    except NotHeld:
+        pass
+    a.release()
+    b.release()
+    assert 'k' not in cache, 'a free lock leaves no key'
+    assert w.acquire(blocking=False) and not a.acquire_shared(blocking=False)
+    w.release()
+    # Leases: a reader's lapses, and its release then says so.
+    leased = SharedLock(cache, 'k', expire=0.1)
+    assert leased.acquire_shared()
+    leased.renew(0.2)
+    assert not w.acquire(blocking=False)
+    assert w.acquire(timeout=5)
+    try:
+        leased.release()
+        raise AssertionError('released a lapsed lease')
+    except NotHeld:
+        pass
+    w.release()
+    # A waiting writer's announcement holds new readers back.
+    r = SharedLock(cache, 'k')
+    assert r.acquire_shared()
+    assert not w.acquire(blocking=False)
+    assert w.state()[2] == 0  # a try that does not wait announces nothing lasting
+    cache.set('k', ((None, (), (('other:1:1:1/1', 1e12),))))
+    assert not SharedLock(cache, 'k').acquire_shared(blocking=False)
+    cache.delete('k')
+    # A hostile value is refused by name and left alone.
+    for bad in (5, (None, 1, ()), ((7, None), (), ()), (None, (('x', 'soon'),), ())):
+        cache.set('k', bad)
+        try:
+            SharedLock(cache, 'k').acquire_shared(blocking=False)
+            raise AssertionError('accepted %r' % (bad,))
+        except ValueError as e:
+            assert "SharedLock 'k'" in str(e), str(e)
+        assert cache.get('k') == bad
+    print('ok')
+
+
 if __name__ == '__main__':
     command, args = sys.argv[1], sys.argv[2:]
     if command == 'shared-work' and len(args) == 6:
         work(*args)
     elif command == 'hold' and len(args) == 3:
         hold(*args)
+    elif command == 'selftest' and len(args) == 1:
+        selftest(*args)
     else:
         print(__doc__)
         sys.exit(2)
