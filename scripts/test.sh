@@ -26,7 +26,7 @@ cmake --build build-asan -j2
 echo "== build the gpu, redis, hostile-directory and core threaded tests with ThreadSanitizer"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDISKCACHE_TSAN=ON \
       -DDISKCACHE_BUILD_APP=OFF -DDISKCACHE_BUILD_BENCH=OFF -DDISKCACHE_CUDA=OFF >/dev/null
-cmake --build build-tsan -j2 --target tst_gpu tst_redis tst_hostile tst_primitives tst_cache tst_fanout tst_processes
+cmake --build build-tsan -j2 --target tst_gpu tst_redis tst_hostile tst_primitives tst_shared_lock tst_cache tst_fanout tst_processes
 
 echo "== fuzz the pickle decoder (libFuzzer, 30 s)"
 mkdir -p build-fuzz

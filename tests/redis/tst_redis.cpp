@@ -17,7 +17,7 @@
 #include "diskcache/error.hpp"
 #include "diskcache/redis/inspect.hpp"
 #include "diskcache/redis/primitives.hpp"
-#include "primitive_core.hpp"  // white-box: retry_delay
+#include "retry_delay.hpp"  // white-box: compiled into this test
 #include "redis_server.hpp"
 #include "test_support.hpp"
 

@@ -5,6 +5,8 @@
 // bounds and an undecodable one is named by its size, never thrown.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,7 +18,7 @@ namespace diskcache {
 
 enum class KeyOrder { Key, Kind, Size, Stored, Expires, Tag };
 
-struct KeyQuery {
+struct DISKCACHE_EXPORT KeyQuery {
   // Only keys containing this text: text and number keys through SQL LIKE
   // (case-insensitive for ASCII), bytes and pickled keys by their bytes.
   // Empty: every key.
@@ -28,7 +30,7 @@ struct KeyQuery {
   bool count = true;         // also count every match (KeyPage::total)
 };
 
-struct KeyListing {
+struct DISKCACHE_EXPORT KeyListing {
   std::int64_t rowid = 0;
   // A text key as it is; a number as a number; bytes and pickled keys as
   // Python literals; "<undecodable pickle, N bytes>" for a damaged one.
@@ -42,7 +44,7 @@ struct KeyListing {
   std::string tag;  // as `key` is shown; empty when none
 };
 
-struct KeyPage {
+struct DISKCACHE_EXPORT KeyPage {
   std::optional<std::int64_t> total;  // every match, when asked
   std::vector<KeyListing> rows;       // `limit` at most, from `offset` in the order asked
 };
@@ -50,6 +52,6 @@ struct KeyPage {
 // One page of `cache`'s keys (expired ones included: they are there until
 // culled). Throws diskcache::Error naming the database when it cannot be
 // read, InvalidArgument for a limit out of range.
-KeyPage browse_keys(Cache& cache, const KeyQuery& query);
+DISKCACHE_EXPORT KeyPage browse_keys(Cache& cache, const KeyQuery& query);
 
 }  // namespace diskcache

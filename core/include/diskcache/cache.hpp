@@ -11,6 +11,8 @@
 // subclasses whose message names the directory and, where relevant, the key.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <concepts>
 #include <cstdint>
 #include <filesystem>
@@ -36,20 +38,20 @@ namespace diskcache {
 using Progress = std::function<void(std::int64_t done, std::int64_t expected)>;
 
 // Optional arguments of set/add/push.
-struct SetOptions {
+struct DISKCACHE_EXPORT SetOptions {
   std::optional<double> expire;  // seconds from now; unset = never expires
   Value tag;                     // None = no tag; else int, float, str or bytes
 };
 
 // A stored value with its metadata (get_entry/pop_entry).
-struct Entry {
+struct DISKCACHE_EXPORT Entry {
   Value value;
   std::optional<double> expire_time;  // Unix seconds
   Value tag;
 };
 
 // A key, its value and metadata (peekitem/pull/peek).
-struct Item {
+struct DISKCACHE_EXPORT Item {
   Value key;
   Value value;
   std::optional<double> expire_time;
@@ -58,12 +60,12 @@ struct Item {
 
 enum class Side { Front, Back };
 
-struct Stats {
+struct DISKCACHE_EXPORT Stats {
   std::int64_t hits = 0;
   std::int64_t misses = 0;
 };
 
-struct MemoizeOptions {
+struct DISKCACHE_EXPORT MemoizeOptions {
   std::optional<double> expire;  // <= 0: results are computed but not stored
   Value tag;
 };
@@ -111,7 +113,7 @@ auto memoize(AnyCache& store, Value name, F fn, MemoizeOptions options) {
 // the same thread is nested: its commit() does nothing, and abandoning it
 // dooms the outer one (whose commit() then throws).
 // Thread-safety: use it only on the thread that opened it.
-class Transaction {
+class DISKCACHE_EXPORT Transaction {
  public:
   Transaction(Transaction&& other) noexcept;
   Transaction& operator=(Transaction&&) = delete;
@@ -136,7 +138,7 @@ class Transaction {
 // frozenset or the type objects of memoize(typed=True)), a column of the
 // wrong type, an unknown kind. Key iteration, side_list and inspection
 // report such rows here and go on with the others.
-struct SkippedRow {
+struct DISKCACHE_EXPORT SkippedRow {
   std::filesystem::path database;  // the cache.db holding the row
   std::string table;               // "Cache", "diskcache_side", "diskcache_holders", ...
   std::int64_t rowid = 0;          // the row's rowid in that table
@@ -149,7 +151,7 @@ using SkippedRows = std::vector<SkippedRow>;
 // may or may not be seen, as in Python. A key that cannot be decoded does
 // not stop the iteration: its row is passed over and reported in skipped()
 // (shared by every copy of the iterator, and by the range it came from).
-class KeyIterator {
+class DISKCACHE_EXPORT KeyIterator {
  public:
   using iterator_category = std::input_iterator_tag;
   using value_type = Value;
@@ -194,7 +196,7 @@ class KeyIterator {
   bool started_ = false;
 };
 
-struct KeyRange {
+struct DISKCACHE_EXPORT KeyRange {
   KeyIterator first;
   KeyIterator begin() const { return first; }
   KeyIterator end() const { return {}; }
@@ -260,7 +262,7 @@ using ItemRange = BasicItemRange<ItemIterator>;
 // open_value), for values too large to hold twice. Its bytes stay readable
 // even when the key is overwritten or deleted meanwhile. Move-only; use it
 // on one thread at a time.
-class ValueReader {
+class DISKCACHE_EXPORT ValueReader {
  public:
   ValueReader(ValueReader&& other) noexcept;
   ValueReader& operator=(ValueReader&& other) noexcept;
@@ -280,7 +282,7 @@ class ValueReader {
   std::int64_t size_ = 0, pos_ = 0;
 };
 
-class Cache {
+class DISKCACHE_EXPORT Cache {
  public:
   // Opens (or, unless read-only, creates) the cache in `directory`.
   // Throws IoError when the directory cannot be created or written,

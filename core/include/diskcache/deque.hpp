@@ -6,6 +6,8 @@
 // transact() to group several.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -14,7 +16,7 @@
 
 namespace diskcache {
 
-class Deque {
+class DISKCACHE_EXPORT Deque {
  public:
   // Opens the deque stored in `directory` (a cache with eviction policy
   // 'none', as Python's Deque). `maxlen`: appending beyond it drops items

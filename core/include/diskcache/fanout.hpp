@@ -18,6 +18,8 @@
 // Thread-safety: as Cache. Cross-process: as Cache, per shard.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -35,7 +37,7 @@ class Deque;
 class Index;
 
 // Python's shard function: the index of `key`'s shard among `shards`.
-std::size_t shard_index(const Value& key, std::size_t shards);
+DISKCACHE_EXPORT std::size_t shard_index(const Value& key, std::size_t shards);
 
 // Python's FanoutCache defaults for its shards: a 10 ms timeout.
 inline Options fanout_shard_defaults() {
@@ -44,7 +46,7 @@ inline Options fanout_shard_defaults() {
   return options;
 }
 
-struct FanoutOptions {
+struct DISKCACHE_EXPORT FanoutOptions {
   // Unset: the recorded or inferred count, or 8 (Python's default) for a
   // new directory.
   std::optional<std::size_t> shards;
@@ -58,7 +60,7 @@ struct FanoutOptions {
 // Iterates the keys of every shard, either shard after shard (Python's
 // __iter__: shard 000's keys in insertion order first) or merged across
 // shards in SQLite's sort order of the stored key (as Cache::sorted_keys).
-class FanoutKeyIterator {
+class DISKCACHE_EXPORT FanoutKeyIterator {
  public:
   using iterator_category = std::input_iterator_tag;
   using value_type = Value;
@@ -92,7 +94,7 @@ class FanoutKeyIterator {
   std::shared_ptr<SkippedRows> skipped_;  // every cursor reports here; null in an end iterator
 };
 
-struct FanoutKeyRange {
+struct DISKCACHE_EXPORT FanoutKeyRange {
   FanoutKeyIterator first;
   FanoutKeyIterator begin() const { return first; }
   FanoutKeyIterator end() const { return {}; }
@@ -104,7 +106,7 @@ using FanoutItemIterator = BasicItemIterator<FanoutCache, FanoutKeyIterator>;
 
 // All shards' transactions, taken in shard order (so two fanout
 // transactions never deadlock) and committed together.
-class FanoutTransaction {
+class DISKCACHE_EXPORT FanoutTransaction {
  public:
   void commit();
   void rollback() noexcept;
@@ -114,7 +116,7 @@ class FanoutTransaction {
   std::vector<Transaction> shards_;
 };
 
-class FanoutCache {
+class DISKCACHE_EXPORT FanoutCache {
  public:
   // Opens or creates a fanout directory. Throws InvalidArgument when the
   // requested shard count disagrees with the recorded or inferred one, or

@@ -4,12 +4,14 @@
 // holders are recorded the same way.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <cstdint>
 #include <string>
 
 namespace diskcache {
 
-struct ProcessIdentity {
+struct DISKCACHE_EXPORT ProcessIdentity {
   std::string host;
   std::string boot_id;             // /proc/sys/kernel/random/boot_id
   std::uint64_t pid_namespace = 0;  // inode of /proc/self/ns/pid
@@ -18,13 +20,13 @@ struct ProcessIdentity {
 };
 
 // This process (recomputed after fork).
-const ProcessIdentity& self_identity();
+DISKCACHE_EXPORT const ProcessIdentity& self_identity();
 // The calling thread's kernel id (gettid).
-std::int64_t self_thread_id();
+DISKCACHE_EXPORT std::int64_t self_thread_id();
 
 enum class Liveness { Alive, Dead, Zombie, Unknown };
 // Alive/Dead/Zombie for a process of this host and pid namespace (a pid
 // reused by another process counts as Dead); Unknown for other hosts.
-Liveness liveness_of(const ProcessIdentity& holder);
+DISKCACHE_EXPORT Liveness liveness_of(const ProcessIdentity& holder);
 
 }  // namespace diskcache

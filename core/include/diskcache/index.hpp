@@ -6,6 +6,8 @@
 // transact() to group several.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <filesystem>
 #include <optional>
 
@@ -13,7 +15,7 @@
 
 namespace diskcache {
 
-class Index {
+class DISKCACHE_EXPORT Index {
  public:
   explicit Index(std::filesystem::path directory, Options options = {});
   // Wraps an open cache (Python's Index.fromcache).

@@ -7,6 +7,8 @@
 // Thread-safety: free functions; each runs its own short transaction.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,17 +20,17 @@
 namespace diskcache {
 
 enum class PrimitiveKind { Lock, RLock, Semaphore, Averager, SharedLock };
-std::string_view to_string(PrimitiveKind kind) noexcept;
-std::optional<PrimitiveKind> parse_primitive_kind(std::string_view name) noexcept;
+DISKCACHE_EXPORT std::string_view to_string(PrimitiveKind kind) noexcept;
+DISKCACHE_EXPORT std::optional<PrimitiveKind> parse_primitive_kind(std::string_view name) noexcept;
 
 enum class HolderState {
   Alive,    // its process runs on this host
   Stale,    // its process is gone, a zombie, or a reused pid; or its lease expired
   Unknown,  // another host or pid namespace: cannot tell
 };
-std::string_view to_string(HolderState state) noexcept;
+DISKCACHE_EXPORT std::string_view to_string(HolderState state) noexcept;
 
-struct HolderInfo {
+struct DISKCACHE_EXPORT HolderInfo {
   std::string id;  // stable within the holder's life
   std::string host;
   std::string boot_id;
@@ -45,17 +47,17 @@ struct HolderInfo {
 // A holder's state from its process identity alone (leases aside):
 // Alive, Stale for a dead, zombie or reused pid, Unknown on another host or
 // pid namespace.
-HolderState process_state(const HolderInfo& holder);
+DISKCACHE_EXPORT HolderState process_state(const HolderInfo& holder);
 
 // A C++ thread waiting to acquire (Python waiters are not recorded).
-struct WaiterInfo {
+struct DISKCACHE_EXPORT WaiterInfo {
   std::int64_t pid = 0;
   std::int64_t thread = 0;
   double since = 0;  // Unix seconds when it started waiting
   bool shared = false;  // waits to read a SharedLock (else to write, or for the primitive)
 };
 
-struct PrimitiveInfo {
+struct DISKCACHE_EXPORT PrimitiveInfo {
   Value key;
   PrimitiveKind kind = PrimitiveKind::Lock;
   bool registered = false;            // known from the side table (else recognised by its value)
@@ -95,24 +97,24 @@ struct PrimitiveInfo {
 // scan_python_rlocks and follow the RLocks found with inspect_primitive,
 // which looks at one key only. Everything is read in one read transaction
 // (a consistent view).
-std::vector<PrimitiveInfo> inspect_primitives(Cache& cache, bool find_python_rlocks = true,
+DISKCACHE_EXPORT std::vector<PrimitiveInfo> inspect_primitives(Cache& cache, bool find_python_rlocks = true,
                                               SkippedRows* skipped = nullptr);
-std::optional<PrimitiveInfo> inspect_primitive(Cache& cache, const Value& key, SkippedRows* skipped = nullptr);
+DISKCACHE_EXPORT std::optional<PrimitiveInfo> inspect_primitive(Cache& cache, const Value& key, SkippedRows* skipped = nullptr);
 
 // One slice of the scan for Python RLocks: the keys whose values look like
 // a Python RLock among at most `max_rows` rows (>= 1) after `after_rowid`
 // in rowid order. Start at 0 and pass `next_rowid` on; it is 0 again once a
 // slice reached the end of the table (the scan is complete).
-struct RLockScan {
+struct DISKCACHE_EXPORT RLockScan {
   std::vector<Value> keys;
   std::int64_t next_rowid = 0;
 };
-RLockScan scan_python_rlocks(Cache& cache, std::int64_t after_rowid, std::int64_t max_rows,
+DISKCACHE_EXPORT RLockScan scan_python_rlocks(Cache& cache, std::int64_t after_rowid, std::int64_t max_rows,
                              SkippedRows* skipped = nullptr);
 
 // Marks `key` as used by a Python Lock or BoundedSemaphore (with its bound),
 // so inspection shows it.
-void register_primitive(Cache& cache, const Value& key, PrimitiveKind kind,
+DISKCACHE_EXPORT void register_primitive(Cache& cache, const Value& key, PrimitiveKind kind,
                         std::optional<std::int64_t> bound = std::nullopt);
 
 enum class ForceReleaseResult {
@@ -126,10 +128,10 @@ enum class ForceReleaseResult {
 // limits it to one holder (semaphores). Wakes waiters. Recorded in history.
 // A key nobody registered whose value is None is taken for a Python Lock:
 // its holder is unknown, so it is released only with `force`.
-ForceReleaseResult force_release(Cache& cache, const Value& key, bool force = false,
+DISKCACHE_EXPORT ForceReleaseResult force_release(Cache& cache, const Value& key, bool force = false,
                                  const std::optional<std::string>& holder_id = std::nullopt);
 
-struct HistoryEvent {
+struct DISKCACHE_EXPORT HistoryEvent {
   std::int64_t id = 0;
   double at = 0;
   Value key;
@@ -147,26 +149,26 @@ struct HistoryEvent {
 // Events with id > `after_id`, oldest first, at most `limit`. The history
 // keeps the latest 10,000 events. Malformed rows count toward `limit`, are
 // appended to `skipped` (when given) and passed over.
-std::vector<HistoryEvent> primitive_history(Cache& cache, std::int64_t after_id = 0, std::size_t limit = 1000,
+DISKCACHE_EXPORT std::vector<HistoryEvent> primitive_history(Cache& cache, std::int64_t after_id = 0, std::size_t limit = 1000,
                                             SkippedRows* skipped = nullptr);
 
 // ---- A FanoutCache: the same, over every shard, each result naming its
 // shard (PrimitiveInfo::shard, HistoryEvent::shard).
-std::vector<PrimitiveInfo> inspect_primitives(FanoutCache& cache, bool find_python_rlocks = true,
+DISKCACHE_EXPORT std::vector<PrimitiveInfo> inspect_primitives(FanoutCache& cache, bool find_python_rlocks = true,
                                               SkippedRows* skipped = nullptr);
 // Each shard's events after `after_ids[shard]` (resized to the shard count
 // and advanced past what is returned), at most `limit_per_shard` from each,
 // merged oldest first.
-std::vector<HistoryEvent> primitive_history(FanoutCache& cache, std::vector<std::int64_t>& after_ids,
+DISKCACHE_EXPORT std::vector<HistoryEvent> primitive_history(FanoutCache& cache, std::vector<std::int64_t>& after_ids,
                                             std::size_t limit_per_shard = 1000, SkippedRows* skipped = nullptr);
 
 // What a cache holds, over all its shards: items, bytes, the size limit and
 // the hit and miss counters (read, never reset or enabled).
-struct CacheTotals {
+struct DISKCACHE_EXPORT CacheTotals {
   std::int64_t count = 0, volume = 0, size_limit = 0, hits = 0, misses = 0;
   std::size_t shards = 1;
 };
-CacheTotals totals(Cache& cache);
-CacheTotals totals(FanoutCache& cache);
+DISKCACHE_EXPORT CacheTotals totals(Cache& cache);
+DISKCACHE_EXPORT CacheTotals totals(FanoutCache& cache);
 
 }  // namespace diskcache

@@ -4,12 +4,14 @@
 // out here and nowhere else a tool needs them.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <filesystem>
 #include <vector>
 
 namespace diskcache {
 
-struct Layout {
+struct DISKCACHE_EXPORT Layout {
   enum class Kind {
     None,    // neither cache.db nor shard folders
     Plain,   // a Cache: directory/cache.db
@@ -29,6 +31,6 @@ struct Layout {
 
 // Looks without opening anything or creating anything. A `cache.db` next to
 // shard folders is a plain cache (as FanoutCache refuses such a directory).
-Layout detect_layout(const std::filesystem::path& directory);
+DISKCACHE_EXPORT Layout detect_layout(const std::filesystem::path& directory);
 
 }  // namespace diskcache

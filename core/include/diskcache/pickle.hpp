@@ -11,6 +11,8 @@
 // Thread-safety: free functions without shared state.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -20,7 +22,7 @@
 namespace diskcache::pickle {
 
 // Bounds applied while decoding untrusted bytes.
-struct DecodeLimits {
+struct DISKCACHE_EXPORT DecodeLimits {
   std::size_t max_depth = 1000;  // nesting of tuples/lists/dicts
   // Budget for the decoded result in bytes of memory: sizeof(Value) for
   // each element plus the bytes of its text or bytes. Shared sub-objects
@@ -50,11 +52,11 @@ enum class Form {
 
 // Encodes `value`. Throws UnsupportedValue for text that is not UTF-8 or a
 // dict key Python could not hash (list or dict).
-std::string encode(const Value& value, Form form);
+DISKCACHE_EXPORT std::string encode(const Value& value, Form form);
 
 // Decodes untrusted bytes. Throws CorruptCache for malformed or truncated
 // data and UnsupportedValue for an opcode outside the subset; each message
 // names the opcode and its offset.
-Value decode(std::string_view data, const DecodeLimits& limits = {});
+DISKCACHE_EXPORT Value decode(std::string_view data, const DecodeLimits& limits = {});
 
 }  // namespace diskcache::pickle

@@ -20,6 +20,8 @@
 // Cross-process: every state change is one SQLite transaction.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -32,7 +34,7 @@
 
 namespace diskcache {
 
-struct PrimitiveOptions {
+struct DISKCACHE_EXPORT PrimitiveOptions {
   // Seconds after acquisition when a lock frees itself (Python's expire).
   std::optional<double> expire;
   Value tag;
@@ -67,7 +69,7 @@ class TimedLockable {
 };
 
 // Shared base: the key, its cache and the waiting machinery.
-class Primitive {
+class DISKCACHE_EXPORT Primitive {
  public:
   Primitive(Cache& cache, Value key, PrimitiveOptions options);
   // On a FanoutCache, the primitive lives in the shard of its key, as a
@@ -87,7 +89,7 @@ class Primitive {
 // A mutual-exclusion lock: Python's diskcache.Lock (value: None under the
 // key while held). Meets Lockable and TimedLockable, so std::scoped_lock,
 // std::unique_lock and std::lock work with it.
-class Lock : public Primitive, public TimedLockable<Lock> {
+class DISKCACHE_EXPORT Lock : public Primitive, public TimedLockable<Lock> {
  public:
   Lock(Cache& cache, Value key, PrimitiveOptions options = {});
   Lock(FanoutCache& cache, Value key, PrimitiveOptions options = {});
@@ -123,7 +125,7 @@ class Lock : public Primitive, public TimedLockable<Lock> {
 // A re-entrant lock: Python's diskcache.RLock (value: the pickled 2-tuple
 // ("<pid>-<thread id>", count)). Re-entry by the same thread of the same
 // process nests; another thread or process waits.
-class RLock : public Primitive, public TimedLockable<RLock> {
+class DISKCACHE_EXPORT RLock : public Primitive, public TimedLockable<RLock> {
  public:
   RLock(Cache& cache, Value key, PrimitiveOptions options = {});
   RLock(FanoutCache& cache, Value key, PrimitiveOptions options = {});
@@ -148,7 +150,7 @@ class RLock : public Primitive, public TimedLockable<RLock> {
 // A counting semaphore with a bound: Python's diskcache.BoundedSemaphore
 // (value: the remaining permits as an integer; a missing key means all
 // `bound` permits are free). Mirrors std::counting_semaphore.
-class BoundedSemaphore : public Primitive {
+class DISKCACHE_EXPORT BoundedSemaphore : public Primitive {
  public:
   BoundedSemaphore(Cache& cache, Value key, std::int64_t bound = 1, PrimitiveOptions options = {});
   BoundedSemaphore(FanoutCache& cache, Value key, std::int64_t bound = 1, PrimitiveOptions options = {});
@@ -212,7 +214,7 @@ class BoundedSemaphore : public Primitive {
 // One object holds either a shared or the exclusive hold at a time, and is
 // used by one thread at a time (like Lock); it may release a hold another
 // thread took through it (the holder record names the acquiring thread).
-class SharedLock : public Primitive, public TimedLockable<SharedLock> {
+class DISKCACHE_EXPORT SharedLock : public Primitive, public TimedLockable<SharedLock> {
  public:
   SharedLock(Cache& cache, Value key, PrimitiveOptions options = {});
   SharedLock(FanoutCache& cache, Value key, PrimitiveOptions options = {});
@@ -273,7 +275,7 @@ class SharedLock : public Primitive, public TimedLockable<SharedLock> {
 
 // A running average: Python's diskcache.Averager (value: the pickled tuple
 // (total, count)).
-class Averager : public Primitive {
+class DISKCACHE_EXPORT Averager : public Primitive {
  public:
   Averager(Cache& cache, Value key, PrimitiveOptions options = {});
   Averager(FanoutCache& cache, Value key, PrimitiveOptions options = {});

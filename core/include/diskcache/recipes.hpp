@@ -5,6 +5,8 @@
 // Thread-safety: as the Cache they use. Cross-process: yes.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -17,7 +19,7 @@
 
 namespace diskcache {
 
-struct ThrottleOptions {
+struct DISKCACHE_EXPORT ThrottleOptions {
   std::optional<double> expire;
   Value tag;
   Clock clock;                          // seconds; empty: the cache's clock
@@ -28,7 +30,7 @@ struct ThrottleOptions {
 // (Python's throttle: the key holds (last time, tally) and tokens refill at
 // count/seconds). Constructing one resets the bucket to full, as Python's
 // decorator does.
-class Throttle {
+class DISKCACHE_EXPORT Throttle {
  public:
   Throttle(Cache& cache, Value name, std::int64_t count, double seconds, ThrottleOptions options = {});
   // Blocks until a call may proceed.
@@ -68,7 +70,7 @@ inline double random_unit() {
 }
 }  // namespace detail
 
-struct StampedeOptions {
+struct DISKCACHE_EXPORT StampedeOptions {
   Value tag;
   double beta = 1.0;  // > 1 recomputes earlier
   // Uniform in (0, 1]; injectable for tests.

@@ -5,6 +5,8 @@
 // handle only.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -22,9 +24,9 @@ enum class EvictionPolicy {
 };
 
 // The name Python stores in Settings.eviction_policy.
-std::string_view to_string(EvictionPolicy policy) noexcept;
+DISKCACHE_EXPORT std::string_view to_string(EvictionPolicy policy) noexcept;
 // Parses Python's name; std::nullopt for anything else.
-std::optional<EvictionPolicy> parse_eviction_policy(std::string_view name) noexcept;
+DISKCACHE_EXPORT std::optional<EvictionPolicy> parse_eviction_policy(std::string_view name) noexcept;
 
 // Seconds since the Unix epoch as a double, like Python's time.time().
 // Inject one to test expiry without sleeping.
@@ -32,7 +34,7 @@ using Clock = std::function<double()>;
 
 // Persisted settings. An unset field keeps the stored value, or Python's
 // default (given in the comment) for a new cache.
-struct Settings {
+struct DISKCACHE_EXPORT Settings {
   std::optional<std::int64_t> size_limit;         // 1 GiB: bytes before culling
   std::optional<EvictionPolicy> eviction_policy;  // LeastRecentlyStored
   std::optional<std::int64_t> cull_limit;         // 10: rows culled per write (0 = never on write)
@@ -48,7 +50,7 @@ struct Settings {
   std::optional<std::int64_t> sqlite_synchronous;   // 1 (NORMAL)
 };
 
-struct Options {
+struct DISKCACHE_EXPORT Options {
   Settings settings;
   // How long one operation waits for a busy database before throwing
   // diskcache::Timeout (Python's default: 60 s).

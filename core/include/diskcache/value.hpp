@@ -8,6 +8,8 @@
 // used from distinct threads, const access to one object is safe.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <compare>
 #include <concepts>
 #include <cstdint>
@@ -22,7 +24,7 @@ namespace diskcache {
 
 // Raw bytes (Python `bytes`). Kept apart from text so the two never mix:
 // Python treats 'a' and b'a' as different keys.
-struct Bytes {
+struct DISKCACHE_EXPORT Bytes {
   std::string data;
 
   Bytes() = default;
@@ -36,7 +38,7 @@ struct Bytes {
 // An integer outside int64: little-endian two's complement, minimal length
 // (the encoding of pickle's LONG1/LONG4). Values that fit in int64 are never
 // held as BigInt, so equality stays structural.
-struct BigInt {
+struct DISKCACHE_EXPORT BigInt {
   std::string le_bytes;
   friend bool operator==(const BigInt&, const BigInt&) = default;
 };
@@ -45,7 +47,7 @@ class Value;
 using ValueList = std::vector<Value>;
 using ValuePairs = std::vector<std::pair<Value, Value>>;
 
-class Value {
+class DISKCACHE_EXPORT Value {
  public:
   enum class Type { None, Bool, Int, BigInt, Float, Text, Bytes, Tuple, List, Dict };
 
@@ -103,7 +105,7 @@ class Value {
   std::string_view type_name() const noexcept;
 
   // Structural equality, with Python's numeric rules: 1 == 1.0, True == 1.
-  friend bool operator==(const Value& a, const Value& b);
+  friend DISKCACHE_EXPORT bool operator==(const Value& a, const Value& b);
 
  private:
   struct Text {
@@ -135,6 +137,6 @@ class Value {
 };
 
 // Decimal text of a BigInt (any size).
-std::string to_decimal(const BigInt& big);
+DISKCACHE_EXPORT std::string to_decimal(const BigInt& big);
 
 }  // namespace diskcache

@@ -31,12 +31,6 @@ std::string fresh_token() {
   return self_owner() + "/" + hex;
 }
 
-milliseconds retry_delay(milliseconds bound) {
-  thread_local std::mt19937_64 random{std::random_device{}() ^ static_cast<std::uint64_t>(self_thread_id())};
-  const std::int64_t most = std::max<std::int64_t>(bound.count(), 1);
-  return milliseconds(std::uniform_int_distribution<std::int64_t>((most + 1) / 2, most)(random));
-}
-
 std::string self_record() {
   const auto& me = self_identity();
   return me.host + "\t" + me.boot_id + "\t" + std::to_string(me.pid_namespace) + "\t" + std::to_string(me.pid) +

@@ -14,6 +14,7 @@
 
 #include "diskcache/primitives.hpp"
 #include "diskcache/redis/store.hpp"
+#include "retry_delay.hpp"
 #include "server_calls.hpp"
 #include "store_impl.hpp"
 
@@ -27,9 +28,6 @@ std::string self_owner();
 std::string fresh_token();
 // "host\tboot\tpidns\tpid\tstart\tthread" of the calling thread.
 std::string self_record();
-// A random delay in [bound / 2, bound] (at least 1 ms): quorum retries are
-// jittered so that waiters do not split the servers' votes in step.
-std::chrono::milliseconds retry_delay(std::chrono::milliseconds bound);
 // Quorum mode: the least time a call of a timed acquisition gives the
 // servers, however close its deadline.
 inline constexpr std::chrono::milliseconds kFairCallTime{250};

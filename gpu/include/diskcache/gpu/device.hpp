@@ -11,6 +11,8 @@
 // call returns first.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -22,19 +24,19 @@
 namespace diskcache::gpu {
 
 // A failure reported by the device runtime (names the call and the reason).
-class DeviceError : public Error {
+class DISKCACHE_EXPORT DeviceError : public Error {
  public:
   using Error::Error;
 };
 
 // An in-order queue of device work (cudaStream_t).
-class Stream {
+class DISKCACHE_EXPORT Stream {
  public:
   virtual ~Stream() = default;
 };
 
 // A completion point in a stream (cudaEvent_t without timing).
-class Event {
+class DISKCACHE_EXPORT Event {
  public:
   virtual ~Event() = default;
   // Blocks until the work queued before the event has completed.
@@ -42,7 +44,7 @@ class Event {
   virtual bool ready() = 0;
 };
 
-class Device {
+class DISKCACHE_EXPORT Device {
  public:
   virtual ~Device() = default;
   virtual std::string name() const = 0;

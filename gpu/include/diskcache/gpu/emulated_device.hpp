@@ -5,6 +5,8 @@
 // wait produce wrong bytes in a test instead of passing by luck.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -13,7 +15,7 @@
 
 namespace diskcache::gpu {
 
-struct EmulatedOptions {
+struct DISKCACHE_EXPORT EmulatedOptions {
   // Each stream sleeps a random time in [0, max_delay] before every queued
   // operation (0: no delays). The sequence is fixed by `seed`.
   std::chrono::microseconds max_delay{0};
@@ -30,6 +32,6 @@ struct EmulatedOptions {
 inline constexpr unsigned char kFreshPoison = 0xA5;
 inline constexpr unsigned char kFreedPoison = 0xDD;
 
-std::unique_ptr<Device> make_emulated_device(EmulatedOptions options = {});
+DISKCACHE_EXPORT std::unique_ptr<Device> make_emulated_device(EmulatedOptions options = {});
 
 }  // namespace diskcache::gpu

@@ -33,6 +33,8 @@
 // destructor waits for all transfers; afterwards the pool has no block in use.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <future>
@@ -46,7 +48,7 @@
 
 namespace diskcache::gpu {
 
-struct OffloaderOptions {
+struct DISKCACHE_EXPORT OffloaderOptions {
   std::size_t block_bytes = std::size_t{8} << 20;  // chunk size
   std::size_t blocks = 4;                          // pinned staging blocks (>= 2)
   // Side-table row the statistics are published under (space "gpu").
@@ -58,7 +60,7 @@ struct OffloaderOptions {
   SetOptions set_options;
 };
 
-struct Ticket {
+struct DISKCACHE_EXPORT Ticket {
   // offload: the source buffer may be reused. load: the destination holds the
   // value (the consumer stream already waits on it). Null when the transfer
   // failed before anything was queued.
@@ -68,7 +70,7 @@ struct Ticket {
   std::shared_future<void> done;
 };
 
-class Offloader {
+class DISKCACHE_EXPORT Offloader {
  public:
   Offloader(Device& device, Cache& cache, OffloaderOptions options = {});
   Offloader(Device& device, FanoutCache& cache, OffloaderOptions options = {});

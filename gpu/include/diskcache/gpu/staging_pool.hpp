@@ -8,6 +8,8 @@
 // Thread-safety: all members may be called from any thread.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
@@ -18,7 +20,7 @@
 
 namespace diskcache::gpu {
 
-class StagingPool {
+class DISKCACHE_EXPORT StagingPool {
  public:
   class Block {
    public:
@@ -66,7 +68,7 @@ class StagingPool {
 };
 
 // Holds one reference to a block for a scope.
-class BlockRef {
+class DISKCACHE_EXPORT BlockRef {
  public:
   BlockRef() = default;
   BlockRef(StagingPool& pool, StagingPool::Block& block) : pool_(&pool), block_(&block) {}

@@ -11,6 +11,8 @@
 //    "throughput_bps": float}
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -24,7 +26,7 @@ namespace diskcache::gpu {
 
 inline constexpr const char* kStatsSpace = "gpu";
 
-struct DirectionStats {
+struct DISKCACHE_EXPORT DirectionStats {
   std::int64_t bytes = 0;
   std::int64_t operations = 0;
   std::int64_t failures = 0;
@@ -34,11 +36,11 @@ struct DirectionStats {
   double throughput_bps = 0;
 };
 
-struct PoolStats {
+struct DISKCACHE_EXPORT PoolStats {
   std::int64_t blocks = 0, block_bytes = 0, in_use = 0, high_water = 0;
 };
 
-struct TransferReport {
+struct DISKCACHE_EXPORT TransferReport {
   std::string name;  // the side-table row name
   std::string device;
   std::int64_t pid = 0;
@@ -47,13 +49,13 @@ struct TransferReport {
   PoolStats pool;
 };
 
-Value to_value(const TransferReport& report);
+DISKCACHE_EXPORT Value to_value(const TransferReport& report);
 // Parses a published row; missing or ill-typed fields read as zero (the row
 // comes from another process and is not trusted).
-TransferReport report_from_value(std::string name, const Value& value);
+DISKCACHE_EXPORT TransferReport report_from_value(std::string name, const Value& value);
 
 // Accumulates one direction's figures. Thread-safe.
-class DirectionRecorder {
+class DISKCACHE_EXPORT DirectionRecorder {
  public:
   using Clock = std::chrono::steady_clock;
   // A transfer of `bytes` that started at `start` finished now.

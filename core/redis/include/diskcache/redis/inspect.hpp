@@ -9,6 +9,8 @@
 // answers.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,17 +21,17 @@
 namespace diskcache::redis {
 
 // Every registered primitive, read by one script (a consistent view).
-std::vector<PrimitiveInfo> inspect_primitives(Store& store);
-std::optional<PrimitiveInfo> inspect_primitive(Store& store, const std::string& key);
+DISKCACHE_EXPORT std::vector<PrimitiveInfo> inspect_primitives(Store& store);
+DISKCACHE_EXPORT std::optional<PrimitiveInfo> inspect_primitive(Store& store, const std::string& key);
 
 // Frees `key` from its stale holders (all servers in quorum mode); refuses
 // when a holder is alive or unknown unless `force`; `holder_id` limits it
 // to one holder. Wakes waiters and records "force-release" in the history.
-ForceReleaseResult force_release(Store& store, const std::string& key, bool force = false,
+DISKCACHE_EXPORT ForceReleaseResult force_release(Store& store, const std::string& key, bool force = false,
                                  const std::optional<std::string>& holder_id = std::nullopt);
 
 // Events with id > after_id, oldest first, at most `limit` (the latest
 // 10,000 are kept).
-std::vector<HistoryEvent> primitive_history(Store& store, std::int64_t after_id = 0, std::size_t limit = 1000);
+DISKCACHE_EXPORT std::vector<HistoryEvent> primitive_history(Store& store, std::int64_t after_id = 0, std::size_t limit = 1000);
 
 }  // namespace diskcache::redis

@@ -19,6 +19,8 @@
 // PrimitiveOptions::tag has no meaning on Redis and is ignored.
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -37,7 +39,7 @@ struct PrimitiveCore;
 }
 
 // Shared base: the name, the store and the waiting machinery.
-class Primitive {
+class DISKCACHE_EXPORT Primitive {
  public:
   ~Primitive();
   Primitive(Primitive&&) noexcept;
@@ -51,7 +53,7 @@ class Primitive {
 };
 
 // A mutual-exclusion lock (Redlock in quorum mode).
-class Lock : public Primitive, public diskcache::TimedLockable<Lock> {
+class DISKCACHE_EXPORT Lock : public Primitive, public diskcache::TimedLockable<Lock> {
  public:
   Lock(Store& store, std::string key, PrimitiveOptions options = {});
   ~Lock();  // releases a lock still held by this object
@@ -83,7 +85,7 @@ class Lock : public Primitive, public diskcache::TimedLockable<Lock> {
 
 // A re-entrant lock: the same thread of the same process nests (across
 // RLock objects on the same key); others wait. Single server only.
-class RLock : public Primitive, public diskcache::TimedLockable<RLock> {
+class DISKCACHE_EXPORT RLock : public Primitive, public diskcache::TimedLockable<RLock> {
  public:
   RLock(Store& store, std::string key, PrimitiveOptions options = {});
   ~RLock();  // returns the nesting this object still holds
@@ -107,7 +109,7 @@ class RLock : public Primitive, public diskcache::TimedLockable<RLock> {
 
 // A counting semaphore with a bound; each permit is a lease of its own, so
 // a dead holder's permits come back. Single server only.
-class BoundedSemaphore : public Primitive {
+class DISKCACHE_EXPORT BoundedSemaphore : public Primitive {
  public:
   BoundedSemaphore(Store& store, std::string key, std::int64_t bound = 1, PrimitiveOptions options = {});
   ~BoundedSemaphore();  // returns the permits this object still holds
@@ -152,7 +154,7 @@ class BoundedSemaphore : public Primitive {
 // fencing token (of the same per-key counter; a resource guarded by the
 // writer rejects tokens below the highest it has seen). A release wakes
 // every waiter of the key (Redis publishes to all). Single server only.
-class SharedLock : public Primitive, public diskcache::TimedLockable<SharedLock> {
+class DISKCACHE_EXPORT SharedLock : public Primitive, public diskcache::TimedLockable<SharedLock> {
  public:
   using Mode = diskcache::SharedLock::Mode;
   SharedLock(Store& store, std::string key, PrimitiveOptions options = {});
@@ -198,7 +200,7 @@ class SharedLock : public Primitive, public diskcache::TimedLockable<SharedLock>
 
 // A running average (total and count updated together by one script).
 // Single server only.
-class Averager : public Primitive {
+class DISKCACHE_EXPORT Averager : public Primitive {
  public:
   Averager(Store& store, std::string key, PrimitiveOptions options = {});
   void add(double value);

@@ -21,6 +21,8 @@
 // holds its own connections. Not fork-safe: open Stores after fork().
 #pragma once
 
+#include "diskcache/export.hpp"
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -33,12 +35,12 @@ namespace diskcache::redis {
 
 // A server could not be reached, closed the connection, did not answer in
 // time, or (quorum mode) too few servers answered. Never means "acquired".
-class ConnectionError : public diskcache::Error {
+class DISKCACHE_EXPORT ConnectionError : public diskcache::Error {
  public:
   using Error::Error;
 };
 
-struct Endpoint {
+struct DISKCACHE_EXPORT Endpoint {
   std::string host = "127.0.0.1";
   int port = 6379;
   int db = 0;
@@ -50,9 +52,9 @@ struct Endpoint {
 };
 
 // True for text starting with "redis://".
-bool is_redis_url(std::string_view text) noexcept;
+DISKCACHE_EXPORT bool is_redis_url(std::string_view text) noexcept;
 
-struct StoreOptions {
+struct DISKCACHE_EXPORT StoreOptions {
   // A holder's lease: renewed every lease/3 while held by a live process,
   // so a holder that dies (or loses its network) frees the primitive within
   // one lease. PrimitiveOptions::expire replaces it by a fixed expiry.
@@ -69,7 +71,7 @@ namespace detail {
 struct StoreImpl;
 }
 
-class Store {
+class DISKCACHE_EXPORT Store {
  public:
   explicit Store(Endpoint server, StoreOptions options = {});
   // Quorum mode when more than one server is given.
