@@ -164,6 +164,22 @@ QVector<qint64> TimelineView::legend() const {
   return pids;
 }
 
+QVector<std::pair<qint64, QRectF>> TimelineView::legend_swatches() const {
+  QVector<std::pair<qint64, QRectF>> out;
+  const QFontMetrics metrics = fontMetrics();
+  double x = kLabelWidth, y = kTop + keys_.size() * kLaneHeight + 8;
+  for (qint64 pid : legend()) {  // as many rows as it takes
+    const double w = metrics.horizontalAdvance(QString("pid %1").arg(pid)) + 26;
+    if (x + w > width() && x > kLabelWidth) {
+      x = kLabelWidth;
+      y += 18;
+    }
+    out.push_back({pid, QRectF(x, y + 3, 14, 10)});
+    x += w;
+  }
+  return out;
+}
+
 QString TimelineView::tooltip_at(QPoint point) const {
   const int lane = (point.y() - kTop) / kLaneHeight;
   if (point.y() < kTop || lane >= keys_.size() || point.x() < kLabelWidth) return {};
@@ -292,16 +308,12 @@ void TimelineView::paintEvent(QPaintEvent*) {
   }
   p.setClipping(false);
   // The colour key, then how to read and move the view.
-  double x = kLabelWidth;
-  const double key_y = kTop + keys_.size() * kLaneHeight + 8;
   p.setPen(palette().text().color());
-  for (qint64 pid : legend()) {
-    const QString label = QString("pid %1").arg(pid);
-    const double w = p.fontMetrics().horizontalAdvance(label) + 26;
-    if (x + w > width()) break;
-    p.fillRect(QRectF(x, key_y + 3, 14, 10), colour_of(pid));
-    p.drawText(QPointF(x + 18, key_y + 12), label);
-    x += w;
+  double key_y = kTop + keys_.size() * kLaneHeight + 8;
+  for (const auto& [pid, swatch] : legend_swatches()) {
+    p.fillRect(swatch, colour_of(pid));
+    p.drawText(QPointF(swatch.right() + 4, swatch.bottom() - 1), QString("pid %1").arg(pid));
+    key_y = swatch.top() - 3;
   }
   p.drawText(QRectF(kLabelWidth, key_y + 20, std::max(1, width() - kLabelWidth - 10), 60),
              Qt::AlignLeft | Qt::TextWordWrap,

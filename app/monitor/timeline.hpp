@@ -61,6 +61,9 @@ class TimelineView : public QWidget {
   // colour key lists, in the order shown.
   QString tooltip_at(QPoint point) const;
   QVector<qint64> legend() const;
+  // Where the colour key puts each process's swatch: in rows below the
+  // lanes, wrapping at the widget's width (every process shown).
+  QVector<std::pair<qint64, QRectF>> legend_swatches() const;
   // Where time `t` of lane `key` is drawn: in its first track of holdings,
   // or on its wait bar (for hovering in tests and tools).
   QPoint point_of(const QString& key, double t, Span::Kind kind) const;

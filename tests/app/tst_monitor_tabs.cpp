@@ -605,6 +605,34 @@ class TestMonitorTabs : public QObject {
     QVERIFY2(QRegularExpression(R"(py-lock'?\s+held\s+1\s+(< 1 s|\d+ s))").match(table).hasMatch(), qPrintable(table));
   }
 
+  // The colour key wraps instead of dropping the processes that do not fit
+  // (the demo's 13 workers lost their last ones).
+  void timeline_key_lists_every_process() {
+    TimelineView timeline;
+    timeline.resize(520, 400);
+    QVector<HistoryEvent> events;
+    const double now = now_seconds();
+    for (int i = 0; i < 12; ++i)
+      for (const char* what : {"acquire", "release"}) {
+        HistoryEvent e;
+        e.at = now - 20 + i + (what[0] == 'r' ? 0.5 : 0);
+        e.key = Value("k");
+        e.event = what;
+        e.holder = "h:" + std::to_string(i);
+        e.pid = 40000 + i;
+        events.push_back(e);
+      }
+    timeline.show_events(events, {"k"}, now, 30);
+    const auto swatches = timeline.legend_swatches();
+    QCOMPARE(swatches.size(), 12);
+    std::set<double> rows;
+    for (const auto& [pid, swatch] : swatches) {
+      QVERIFY2(swatch.right() <= timeline.width(), qPrintable(QString::number(pid)));
+      rows.insert(swatch.top());
+    }
+    QVERIFY(rows.size() > 1);
+  }
+
   void shared_lock_shows_readers_writer_and_its_lane() {
     const QString dir = fresh();
     { Cache cache(dir.toStdString()); }
