@@ -68,6 +68,25 @@ class TimedLockable {
   Derived& self() { return static_cast<Derived&>(*this); }
 };
 
+// try_lock_shared_for / try_lock_shared_until for a lock whose
+// acquire_shared_until(deadline, stop) does the waiting (SharedTimedLockable).
+template <class Derived>
+class TimedSharedLockable {
+ public:
+  template <class Rep, class Period>
+  [[nodiscard]] bool try_lock_shared_for(const std::chrono::duration<Rep, Period>& timeout,
+                                         std::stop_token stop = {}) {
+    return static_cast<Derived&>(*this).acquire_shared_until(
+        std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout),
+        stop);
+  }
+  template <class Clock, class Duration>
+  [[nodiscard]] bool try_lock_shared_until(const std::chrono::time_point<Clock, Duration>& deadline,
+                                           std::stop_token stop = {}) {
+    return try_lock_shared_for(deadline - Clock::now(), stop);
+  }
+};
+
 // Shared base: the key, its cache and the waiting machinery.
 class DISKCACHE_EXPORT Primitive {
  public:
@@ -214,7 +233,9 @@ class DISKCACHE_EXPORT BoundedSemaphore : public Primitive {
 // One object holds either a shared or the exclusive hold at a time, and is
 // used by one thread at a time (like Lock); it may release a hold another
 // thread took through it (the holder record names the acquiring thread).
-class DISKCACHE_EXPORT SharedLock : public Primitive, public TimedLockable<SharedLock> {
+class DISKCACHE_EXPORT SharedLock : public Primitive,
+                                     public TimedLockable<SharedLock>,
+                                     public TimedSharedLockable<SharedLock> {
  public:
   SharedLock(Cache& cache, Value key, PrimitiveOptions options = {});
   SharedLock(FanoutCache& cache, Value key, PrimitiveOptions options = {});
@@ -231,18 +252,7 @@ class DISKCACHE_EXPORT SharedLock : public Primitive, public TimedLockable<Share
   void lock_shared();
   [[nodiscard]] bool lock_shared(std::stop_token stop);
   [[nodiscard]] bool try_lock_shared();
-  template <class Rep, class Period>
-  [[nodiscard]] bool try_lock_shared_for(const std::chrono::duration<Rep, Period>& timeout,
-                                         std::stop_token stop = {}) {
-    return acquire_shared_until(std::chrono::steady_clock::now() +
-                                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout),
-                                stop);
-  }
-  template <class Clock, class Duration>
-  [[nodiscard]] bool try_lock_shared_until(const std::chrono::time_point<Clock, Duration>& deadline,
-                                           std::stop_token stop = {}) {
-    return try_lock_shared_for(deadline - Clock::now(), stop);
-  }
+  // try_lock_shared_for / try_lock_shared_until come from TimedSharedLockable.
   void unlock_shared() noexcept;
 
   enum class Mode { None, Shared, Exclusive };
@@ -264,6 +274,7 @@ class DISKCACHE_EXPORT SharedLock : public Primitive, public TimedLockable<Share
 
  private:
   friend class TimedLockable<SharedLock>;
+  friend class TimedSharedLockable<SharedLock>;
   bool acquire_until(std::optional<std::chrono::steady_clock::time_point> deadline, std::stop_token stop);
   bool acquire_shared_until(std::optional<std::chrono::steady_clock::time_point> deadline, std::stop_token stop);
   void release_exclusive();

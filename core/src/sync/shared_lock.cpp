@@ -15,25 +15,44 @@ using SteadyTime = detail::SteadyTime;
 
 namespace {
 
-// The state as stored, less the holdings whose lease ran out (their holder
-// rows go too); `changed` tells whether anything was dropped.
-SharedLockState load(detail::PrimitiveCore& core, detail::Connection& c, double now, bool& changed) {
-  auto state = SharedLockState::decode(core.cache->get(core.key), describe(core, "SharedLock"));
-  const std::size_t waiting = state.waiting.size();
-  const auto lapsed = state.drop_lapsed(now);
-  for (const auto& holder : lapsed) core.rows.set_holder(c, holder, 0, 0, std::nullopt);
-  changed = !lapsed.empty() || state.waiting.size() != waiting;
-  return state;
-}
+// One write transaction on the lock's value: opening it loads the state,
+// less the holdings whose lease ran out (their holder rows go too, and
+// `changed` says so); commit() stores the state (a free lock leaves no
+// key; the key never expires: each holding has its own lease) and commits.
+// Leaving without commit() rolls everything back.
+class StateTransaction {
+ public:
+  explicit StateTransaction(detail::PrimitiveCore& core)
+      : core_(core), c(core.impl->conn()), scope_(c, *core.impl->files), flat_(c), now(core.now()),
+        state(SharedLockState::decode(core.cache->get(core.key), describe(core, "SharedLock"))) {
+    const std::size_t waiting = state.waiting.size();
+    const auto lapsed = state.drop_lapsed(now);
+    for (const auto& holder : lapsed) core.rows.set_holder(c, holder, 0, 0, std::nullopt);
+    changed = !lapsed.empty() || state.waiting.size() != waiting;
+  }
+  void commit() {
+    if (state.free())
+      core_.cache->erase(core_.key);
+    else
+      core_.cache->set(core_.key, state.encode(), SetOptions{std::nullopt, core_.options.tag});
+    scope_.commit();
+  }
 
-// Stores the state; a free lock leaves no key. The key never expires: each
-// holding has its own lease in the value.
-void store(detail::PrimitiveCore& core, const SharedLockState& state) {
-  if (state.free())
-    core.cache->erase(core.key);
-  else
-    core.cache->set(core.key, state.encode(), SetOptions{std::nullopt, core.options.tag});
-}
+ private:
+  detail::PrimitiveCore& core_;
+
+ public:
+  detail::Connection& c;
+
+ private:
+  WriteScope scope_;
+  detail::FlatNesting flat_;
+
+ public:
+  const double now;
+  SharedLockState state;
+  bool changed = false;
+};
 
 [[noreturn]] void not_held(detail::PrimitiveCore& core, const char* call, const char* mode) {
   throw NotHeld(describe(core, call) + std::string(" is not held ") + mode +
@@ -59,33 +78,27 @@ bool SharedLock::acquire_until(std::optional<SteadyTime> deadline, std::stop_tok
   if (mode_ != Mode::None) throw Error(describe(core, "lock() on a SharedLock this object already holds:"));
   const std::string me = core.object_holder_id();
   const auto try_once = [&](double waited) {
-    auto& c = core.impl->conn();
-    WriteScope scope(c, *core.impl->files);
-    detail::FlatNesting flat(c);
-    const double now = core.now();
-    bool changed = false;
-    auto state = load(core, c, now, changed);
+    StateTransaction tx(core);
+    auto& state = tx.state;
     if (!state.writer && state.readers.empty()) {
       state.remove_waiter(me);
-      state.writer = detail::SharedLockEntry{me, core.expires_at(now)};
-      store(core, state);
-      core.rows.set_holder(c, me, 1, now, core.expires_at(now));
-      core.register_once(c, PrimitiveKind::SharedLock, std::nullopt);
-      core.record(c, PrimitiveKind::SharedLock, "acquire", waited);
-      scope.commit();
+      state.writer = detail::SharedLockEntry{me, core.expires_at(tx.now)};
+      core.rows.set_holder(tx.c, me, 1, tx.now, core.expires_at(tx.now));
+      core.register_once(tx.c, PrimitiveKind::SharedLock, std::nullopt);
+      core.record(tx.c, PrimitiveKind::SharedLock, "acquire", waited);
+      tx.commit();
       return true;
     }
     // Announce this writer, so new readers wait behind it; renew the
     // announcement when half of it is gone.
     auto* announced = state.waiter(me);
     if (!announced)
-      state.waiting.push_back({me, now + detail::kWriterAnnouncement});
-    else if (*announced->until - now < detail::kWriterAnnouncement / 2)
-      announced->until = now + detail::kWriterAnnouncement;
-    else if (!changed)
+      state.waiting.push_back({me, tx.now + detail::kWriterAnnouncement});
+    else if (*announced->until - tx.now < detail::kWriterAnnouncement / 2)
+      announced->until = tx.now + detail::kWriterAnnouncement;
+    else if (!tx.changed)
       return false;
-    store(core, state);
-    scope.commit();
+    tx.commit();
     return false;
   };
   if (core.wait_loop(try_once, deadline, stop, PrimitiveKind::SharedLock, detail::shared_lock_writers(core.rows))) {
@@ -96,16 +109,10 @@ bool SharedLock::acquire_until(std::optional<SteadyTime> deadline, std::stop_tok
   // Withdraw the announcement, and let readers in if no writer waits now.
   // Should this fail, the announcement lapses by itself within 0.5 s.
   try {
-    auto& c = core.impl->conn();
-    WriteScope scope(c, *core.impl->files);
-    detail::FlatNesting flat(c);
-    const double now = core.now();
-    bool changed = false;
-    auto state = load(core, c, now, changed);
-    if (state.remove_waiter(me) || changed) {
-      store(core, state);
-      scope.commit();
-      if (!state.writers_waiting(now)) core.board().notify(core.rows.slot());
+    StateTransaction tx(core);
+    if (tx.state.remove_waiter(me) || tx.changed) {
+      tx.commit();
+      if (!tx.state.writers_waiting(tx.now)) core.board().notify(core.rows.slot());
     }
   } catch (const Error&) {
   }
@@ -119,21 +126,15 @@ bool SharedLock::try_lock() { return acquire_until(detail::now_deadline(), {}); 
 void SharedLock::release_exclusive() {
   auto& core = *core_;
   const std::string& me = holder_;
-  auto& c = core.impl->conn();
   bool wake_readers = false;
   core.impl->freeing_space([&] {  // a release frees space: it works on a full disk too
-    WriteScope scope(c, *core.impl->files);
-    detail::FlatNesting flat(c);
-    const double now = core.now();
-    bool changed = false;
-    auto state = load(core, c, now, changed);
-    if (!state.writer || state.writer->holder != me) not_held(core, "release(): SharedLock", "exclusively");
-    state.writer.reset();
-    store(core, state);
-    core.rows.set_holder(c, me, 0, 0, std::nullopt);
-    core.record(c, PrimitiveKind::SharedLock, "release", 0);
-    scope.commit();
-    wake_readers = !state.writers_waiting(now);
+    StateTransaction tx(core);
+    if (!tx.state.writer || tx.state.writer->holder != me) not_held(core, "release(): SharedLock", "exclusively");
+    tx.state.writer.reset();
+    core.rows.set_holder(tx.c, me, 0, 0, std::nullopt);
+    core.record(tx.c, PrimitiveKind::SharedLock, "release", 0);
+    tx.commit();
+    wake_readers = !tx.state.writers_waiting(tx.now);
   });
   mode_ = Mode::None;
   const std::size_t writers = detail::shared_lock_writers(core.rows).slot;
@@ -160,24 +161,17 @@ bool SharedLock::acquire_shared_until(std::optional<SteadyTime> deadline, std::s
   if (mode_ != Mode::None) throw Error(describe(core, "lock_shared() on a SharedLock this object already holds:"));
   const std::string me = core.object_holder_id();
   const auto try_once = [&](double waited) {
-    auto& c = core.impl->conn();
-    WriteScope scope(c, *core.impl->files);
-    detail::FlatNesting flat(c);
-    const double now = core.now();
-    bool changed = false;
-    auto state = load(core, c, now, changed);
-    if (state.writer || state.writers_waiting(now)) {  // writers first
-      if (!changed) return false;
-      store(core, state);
-      scope.commit();
+    StateTransaction tx(core);
+    auto& state = tx.state;
+    if (state.writer || state.writers_waiting(tx.now)) {  // writers first
+      if (tx.changed) tx.commit();
       return false;
     }
-    state.readers.push_back({me, core.expires_at(now)});
-    store(core, state);
-    core.rows.set_holder(c, me, 1, now, core.expires_at(now));
-    core.register_once(c, PrimitiveKind::SharedLock, std::nullopt);
-    core.record(c, PrimitiveKind::SharedLock, "acquire-shared", waited);
-    scope.commit();
+    state.readers.push_back({me, core.expires_at(tx.now)});
+    core.rows.set_holder(tx.c, me, 1, tx.now, core.expires_at(tx.now));
+    core.register_once(tx.c, PrimitiveKind::SharedLock, std::nullopt);
+    core.record(tx.c, PrimitiveKind::SharedLock, "acquire-shared", waited);
+    tx.commit();
     return true;
   };
   if (!core.wait_loop(try_once, deadline, stop, PrimitiveKind::SharedLock, detail::shared_lock_readers(core.rows)))
@@ -194,19 +188,14 @@ bool SharedLock::try_lock_shared() { return acquire_shared_until(detail::now_dea
 void SharedLock::release_shared() {
   auto& core = *core_;
   const std::string& me = holder_;
-  auto& c = core.impl->conn();
   bool last_reader = false;
   core.impl->freeing_space([&] {
-    WriteScope scope(c, *core.impl->files);
-    detail::FlatNesting flat(c);
-    bool changed = false;
-    auto state = load(core, c, core.now(), changed);
-    if (!state.remove_reader(me)) not_held(core, "release(): SharedLock", "shared");
-    store(core, state);
-    core.rows.set_holder(c, me, 0, 0, std::nullopt);
-    core.record(c, PrimitiveKind::SharedLock, "release-shared", 0);
-    scope.commit();
-    last_reader = state.readers.empty();
+    StateTransaction tx(core);
+    if (!tx.state.remove_reader(me)) not_held(core, "release(): SharedLock", "shared");
+    core.rows.set_holder(tx.c, me, 0, 0, std::nullopt);
+    core.record(tx.c, PrimitiveKind::SharedLock, "release-shared", 0);
+    tx.commit();
+    last_reader = tx.state.readers.empty();
   });
   mode_ = Mode::None;
   if (last_reader) core.released(detail::shared_lock_writers(core.rows).slot, /*wake_one=*/true);
@@ -238,20 +227,14 @@ void SharedLock::release() {
 void SharedLock::renew(std::optional<double> expire) {
   auto& core = *core_;
   const std::string& me = holder_;
-  auto& c = core.impl->conn();
-  WriteScope scope(c, *core.impl->files);
-  detail::FlatNesting flat(c);
-  const double now = core.now();
-  bool changed = false;
-  auto state = load(core, c, now, changed);
+  StateTransaction tx(core);
   detail::SharedLockEntry* mine = nullptr;
-  if (mode_ == Mode::Exclusive && state.writer && state.writer->holder == me) mine = &*state.writer;
-  if (mode_ == Mode::Shared) mine = state.reader(me);
+  if (mode_ == Mode::Exclusive && tx.state.writer && tx.state.writer->holder == me) mine = &*tx.state.writer;
+  if (mode_ == Mode::Shared) mine = tx.state.reader(me);
   if (!mine) not_held(core, "renew(): SharedLock", "now");
-  mine->until = expire ? std::optional<double>(now + *expire) : std::nullopt;
-  store(core, state);
-  core.rows.set_holder(c, me, 1, now, mine->until);
-  scope.commit();
+  mine->until = expire ? std::optional<double>(tx.now + *expire) : std::nullopt;
+  core.rows.set_holder(tx.c, me, 1, tx.now, mine->until);
+  tx.commit();
 }
 
 SharedLock::State SharedLock::state() {

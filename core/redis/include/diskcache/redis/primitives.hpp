@@ -154,7 +154,9 @@ class DISKCACHE_EXPORT BoundedSemaphore : public Primitive {
 // fencing token (of the same per-key counter; a resource guarded by the
 // writer rejects tokens below the highest it has seen). A release wakes
 // every waiter of the key (Redis publishes to all). Single server only.
-class DISKCACHE_EXPORT SharedLock : public Primitive, public diskcache::TimedLockable<SharedLock> {
+class DISKCACHE_EXPORT SharedLock : public Primitive,
+                                     public diskcache::TimedLockable<SharedLock>,
+                                     public diskcache::TimedSharedLockable<SharedLock> {
  public:
   using Mode = diskcache::SharedLock::Mode;
   SharedLock(Store& store, std::string key, PrimitiveOptions options = {});
@@ -167,18 +169,7 @@ class DISKCACHE_EXPORT SharedLock : public Primitive, public diskcache::TimedLoc
   void lock_shared();
   [[nodiscard]] bool lock_shared(std::stop_token stop);
   [[nodiscard]] bool try_lock_shared();
-  template <class Rep, class Period>
-  [[nodiscard]] bool try_lock_shared_for(const std::chrono::duration<Rep, Period>& timeout,
-                                         std::stop_token stop = {}) {
-    return acquire_until(std::chrono::steady_clock::now() +
-                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout),
-                         stop, Mode::Shared);
-  }
-  template <class Clock, class Duration>
-  [[nodiscard]] bool try_lock_shared_until(const std::chrono::time_point<Clock, Duration>& deadline,
-                                           std::stop_token stop = {}) {
-    return try_lock_shared_for(deadline - Clock::now(), stop);
-  }
+  // try_lock_shared_for / try_lock_shared_until come from TimedSharedLockable.
   void unlock_shared() noexcept;
 
   Mode mode() const noexcept;  // None once the lease was lost
@@ -192,8 +183,12 @@ class DISKCACHE_EXPORT SharedLock : public Primitive, public diskcache::TimedLoc
 
  private:
   friend class diskcache::TimedLockable<SharedLock>;
+  friend class diskcache::TimedSharedLockable<SharedLock>;
   bool acquire_until(std::optional<std::chrono::steady_clock::time_point> deadline, std::stop_token stop,
                      Mode mode = Mode::Exclusive);
+  bool acquire_shared_until(std::optional<std::chrono::steady_clock::time_point> deadline, std::stop_token stop) {
+    return acquire_until(deadline, stop, Mode::Shared);
+  }
   Mode mode_ = Mode::None;
   std::string last_unlock_error_;
 };
