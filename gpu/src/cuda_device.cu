@@ -1,10 +1,14 @@
 // The CUDA backend of the device interface (built when CMake finds nvcc).
+#include <cuda.h>
 #include <cuda_runtime.h>
+#include <cudaTypedefs.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
 #include "diskcache/gpu/cuda_device.hpp"
+#include "host_gate.hpp"
 
 namespace diskcache::gpu {
 namespace {
@@ -51,6 +55,44 @@ class CudaEvent final : public Event {
   cudaEvent_t event = nullptr;
 };
 
+// A gate's counter in mapped pinned memory: the host opens it (HostGate's
+// release store) and the device watches it with cuStreamWaitValue32.
+class CudaGate final : public detail::HostGate {
+ public:
+  explicit CudaGate(std::uint32_t* word) : HostGate(word) {
+    check(cudaHostGetDevicePointer(&device_word, word, 0), "cudaHostGetDevicePointer");
+  }
+  ~CudaGate() override { cudaFreeHost(word()); }
+  void* device_word = nullptr;
+
+  static std::unique_ptr<CudaGate> make() {
+    void* word = nullptr;
+    check(cudaHostAlloc(&word, sizeof(std::uint32_t), cudaHostAllocMapped | cudaHostAllocPortable),
+          "cudaHostAlloc(gate)");
+    try {
+      return std::make_unique<CudaGate>(static_cast<std::uint32_t*>(word));
+    } catch (...) {
+      cudaFreeHost(word);
+      throw;
+    }
+  }
+};
+
+// cuStreamWaitValue32 from the driver, found through the runtime (no link
+// against libcuda); null where the driver or device lacks stream memory
+// operations, and gates then wait in host functions (Device::wait_gate).
+PFN_cuStreamWaitValue32_v11070 find_stream_wait_value() {
+  void* function = nullptr;
+  cudaDriverEntryPointQueryResult found{};
+  if (cudaGetDriverEntryPointByVersion("cuStreamWaitValue32", &function, 12000, cudaEnableDefault, &found) !=
+          cudaSuccess ||
+      found != cudaDriverEntryPointSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  return reinterpret_cast<PFN_cuStreamWaitValue32_v11070>(function);
+}
+
 class CudaDevice final : public Device {
  public:
   explicit CudaDevice(int ordinal) : ordinal_(ordinal) {
@@ -61,6 +103,7 @@ class CudaDevice final : public Device {
     int khz = 0;
     check(cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, ordinal), "cudaDeviceGetAttribute");
     cycles_per_us_ = khz / 1000.0;
+    stream_wait_value_ = find_stream_wait_value();
   }
   std::string name() const override { return name_; }
 
@@ -100,6 +143,25 @@ class CudaDevice final : public Device {
     if (status != cudaSuccess) delete heap;
     check(status, "cudaLaunchHostFunc");
   }
+  std::unique_ptr<Gate> create_gate() override {
+    select();
+    return CudaGate::make();
+  }
+  void wait_gate(Stream& stream, Gate& gate, std::uint32_t value) override {
+    auto* cuda = dynamic_cast<CudaGate*>(&gate);
+    if (!cuda) throw DeviceError("CUDA device: wait_gate on a gate of another device");
+    select();
+    if (const auto wait_value = stream_wait_value_.load()) {
+      const CUresult status = wait_value(reinterpret_cast<CUstream>(native(stream)),
+                                                 reinterpret_cast<CUdeviceptr>(cuda->device_word), value,
+                                                 CU_STREAM_WAIT_VALUE_GEQ);
+      if (status == CUDA_SUCCESS) return;
+      if (status != CUDA_ERROR_NOT_SUPPORTED)
+        throw DeviceError("CUDA cuStreamWaitValue32 failed with CUresult " + std::to_string(status));
+      stream_wait_value_ = nullptr;  // this device cannot: wait in host functions from now on
+    }
+    Device::wait_gate(stream, gate, value);
+  }
   void delay(Stream& stream, std::chrono::microseconds duration) override {
     select();
     spin_kernel<<<1, 1, 0, native(stream)>>>(static_cast<long long>(duration.count() * cycles_per_us_));
@@ -136,6 +198,7 @@ class CudaDevice final : public Device {
   int ordinal_;
   std::string name_;
   double cycles_per_us_ = 1000;
+  std::atomic<PFN_cuStreamWaitValue32_v11070> stream_wait_value_{nullptr};
 };
 
 }  // namespace

@@ -1,11 +1,14 @@
 // The emulated device: a worker thread per stream running queued operations
-// in order, with optional seeded delays, and poisoned allocations.
+// in order, with optional seeded delays, one host-function thread shared by
+// all streams (as CUDA's driver may have), gates watched by the stream
+// workers themselves, and poisoned allocations.
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <future>
 #include <list>
 #include <mutex>
 #include <random>
@@ -14,6 +17,7 @@
 #include <utility>
 
 #include "diskcache/gpu/emulated_device.hpp"
+#include "host_gate.hpp"
 
 namespace diskcache::gpu {
 namespace {
@@ -40,10 +44,60 @@ class EmulatedEvent final : public Event {
   bool done_ = false;
 };
 
+// Runs host functions one at a time, in the order streams reach them: one
+// blocked function holds back every stream's host functions, as it may on
+// CUDA.
+class HostFunctionThread {
+ public:
+  HostFunctionThread() : worker_([this] { run(); }) {}
+  ~HostFunctionThread() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      cv_.notify_all();
+    }
+    worker_.join();
+  }
+  // Runs `fn` on the host-function thread and returns once it has returned.
+  void call(const std::function<void()>& fn) {
+    std::promise<void> returned;
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back([&] {
+        fn();
+        returned.set_value();
+      });
+      cv_.notify_all();
+    }
+    returned.get_future().wait();
+  }
+
+ private:
+  void run() {
+    while (true) {
+      std::function<void()> op;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        op = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      op();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;  // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
+  std::thread worker_;
+};
+
 class EmulatedStream final : public Stream {
  public:
-  EmulatedStream(std::chrono::microseconds max_delay, std::uint64_t seed)
-      : max_delay_(max_delay), random_(seed), worker_([this] { run(); }) {}
+  EmulatedStream(std::chrono::microseconds max_delay, std::uint64_t seed, std::shared_ptr<HostFunctionThread> host)
+      : max_delay_(max_delay), random_(seed), host_(std::move(host)), worker_([this] { run(); }) {}
   ~EmulatedStream() override {
     {
       std::lock_guard lock(mu_);
@@ -57,6 +111,7 @@ class EmulatedStream final : public Stream {
     queue_.push_back(std::move(op));
     cv_.notify_all();
   }
+  HostFunctionThread& host_functions() { return *host_; }
 
  private:
   void run() {
@@ -79,6 +134,7 @@ class EmulatedStream final : public Stream {
 
   std::chrono::microseconds max_delay_;
   std::mt19937_64 random_;  // used by the worker only
+  std::shared_ptr<HostFunctionThread> host_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;  // guarded by mu_
@@ -98,7 +154,8 @@ class EmulatedDevice final : public Device {
 
   std::unique_ptr<Stream> create_stream() override {
     std::lock_guard lock(mu_);
-    return std::make_unique<EmulatedStream>(options_.max_delay, options_.seed + 7919 * streams_created_++);
+    return std::make_unique<EmulatedStream>(options_.max_delay, options_.seed + 7919 * streams_created_++,
+                                            host_functions_);
   }
   std::shared_ptr<Event> record(Stream& stream) override {
     auto event = std::make_shared<EmulatedEvent>();
@@ -120,7 +177,17 @@ class EmulatedDevice final : public Device {
     count_copy();
     as_emulated(stream).enqueue([=] { std::memcpy(device, host, bytes); });
   }
-  void host_call(Stream& stream, std::function<void()> fn) override { as_emulated(stream).enqueue(std::move(fn)); }
+  void host_call(Stream& stream, std::function<void()> fn) override {
+    EmulatedStream& target = as_emulated(stream);
+    target.enqueue([&target, fn = std::move(fn)] { target.host_functions().call(fn); });
+  }
+  // The stream's own worker waits, as a GPU's front end does: no host
+  // function is involved.
+  void wait_gate(Stream& stream, Gate& gate, std::uint32_t value) override {
+    auto* host = dynamic_cast<detail::HostGate*>(&gate);
+    if (!host) throw DeviceError("emulated device: wait_gate on a gate of another device");
+    as_emulated(stream).enqueue([host, value] { host->wait_for(value); });
+  }
   void delay(Stream& stream, std::chrono::microseconds duration) override {
     as_emulated(stream).enqueue([duration] { std::this_thread::sleep_for(duration); });
   }
@@ -177,6 +244,7 @@ class EmulatedDevice final : public Device {
 
   static constexpr std::size_t kQuarantineBytes = std::size_t{256} << 20;
   EmulatedOptions options_;
+  std::shared_ptr<HostFunctionThread> host_functions_ = std::make_shared<HostFunctionThread>();
   std::atomic<std::uint64_t> copies_{0};
   std::mutex mu_;
   std::uint64_t streams_created_ = 0;                      // guarded by mu_

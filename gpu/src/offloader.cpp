@@ -1,5 +1,6 @@
-// The Offloader: device<->cache transfers ordered by events, chunked through
-// reference-counted staging blocks, written and read by one I/O thread.
+// The Offloader: device<->cache transfers ordered by events and by the
+// staging blocks' gates, chunked through reference-counted staging blocks;
+// offloads and loads each have a stream and an I/O thread.
 #include "diskcache/gpu/offloader.hpp"
 
 #include <unistd.h>
@@ -43,45 +44,43 @@ std::string default_stats_name(const Device& device) {
   return std::string(host) + ":" + std::to_string(::getpid()) + ":" + device.name();
 }
 
-// One transfer. Chunk i goes through slot i % slots.size(). Each slot's
-// `mark` tells the copy stream's gate which chunk may use the slot's block:
-//   offload: the chunk that may be copied into it (the previous chunk in it
-//            has been written to disk);
-//   load:    the chunk whose bytes it holds, ready to be copied to the device.
+// One transfer. Chunk i goes through slot i % slots() and is that slot's
+// use i / slots() in this job. The slot's block gate (counter `base` when the
+// job took the block) orders the copies with the I/O thread, on the device:
+//   offload: the copy of chunk i waits until the chunk before it in the slot
+//            has been written to disk (the gate at base + i / slots());
+//   load:    the copy of chunk i waits until chunk i has been read into the
+//            slot (base + i / slots() + 1).
+// The I/O thread opens the gate one step per chunk written (offload) or read
+// (load); abandon() opens every gate past the job's last copy.
 struct Job {
   enum class Kind { Offload, Load } kind;
   Value key;
   unsigned char* device = nullptr;
   std::size_t bytes = 0, chunk_bytes = 0, chunks = 0;
   std::vector<BlockRef> blocks;
-  std::vector<std::shared_ptr<Event>> chunk_copied;  // per chunk, on the copy stream
+  std::vector<std::uint32_t> base;                   // each slot's gate counter when taken
+  std::vector<std::shared_ptr<Event>> chunk_copied;  // per chunk, on the lane's stream
   std::shared_ptr<Event> finished;                   // after the job's last copy
   std::optional<ValueReader> reader;                 // load
   std::exception_ptr submit_error;                   // queuing the device work failed
   std::promise<void> done;
   Clock::time_point start = Clock::now();
 
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::int64_t> marks;  // guarded by mu
-  bool abandoned = false;           // guarded by mu: a failed job lets its gates pass
-
+  std::size_t slots() const { return blocks.size(); }
   std::size_t chunk_length(std::size_t i) const { return std::min(chunk_bytes, bytes - i * chunk_bytes); }
-  unsigned char* staging(std::size_t i) const { return blocks[i % blocks.size()]->data(); }
+  unsigned char* staging(std::size_t i) const { return blocks[i % slots()]->data(); }
+  Gate& gate(std::size_t i) const { return blocks[i % slots()]->gate(); }
+  std::uint32_t step(std::size_t i) const { return base[i % slots()] + static_cast<std::uint32_t>(i / slots()); }
 
-  void wait_mark(std::size_t i) {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return abandoned || marks[i % blocks.size()] >= static_cast<std::int64_t>(i); });
-  }
-  void set_mark(std::size_t slot, std::int64_t value) {
-    std::lock_guard lock(mu);
-    marks[slot] = value;
-    cv.notify_all();
-  }
-  void abandon() {
-    std::lock_guard lock(mu);
-    abandoned = true;
-    cv.notify_all();
+  // The gate value the copy of chunk i waits for.
+  std::uint32_t copy_may_start(std::size_t i) const { return step(i) + (kind == Kind::Load ? 1 : 0); }
+  // The I/O thread is done with chunk i (written, or read into its block).
+  void io_done(std::size_t i) const { gate(i).open_to(step(i) + 1); }
+  // Lets every copy of the job pass (a failed job's copies are unordered).
+  void abandon() const {
+    for (std::size_t s = 0; s < slots(); ++s)
+      blocks[s]->gate().open_to(base[s] + static_cast<std::uint32_t>(chunks) + 1);
   }
 };
 
@@ -93,32 +92,42 @@ Ticket failed_ticket(std::exception_ptr error) {
 
 }  // namespace
 
+// A direction's stream and I/O thread: offloads and loads never queue
+// behind each other, on the device or at the disk.
+struct Lane {
+  std::unique_ptr<Stream> stream;
+  std::mutex submit_mu;                    // queue order = stream order
+  std::deque<std::shared_ptr<Job>> queue;  // guarded by Offloader::Impl::mu
+  std::thread io;
+};
+
 struct Offloader::Impl {
   Impl(Device& d, TargetCache s, OffloaderOptions o)
       : device(d),
         store(s),
         options(std::move(o)),
         pool(d, options.block_bytes, std::max<std::size_t>(options.blocks, 2)),
-        copy_stream(d.create_stream()),
-        stats_name(options.stats_name.empty() ? default_stats_name(d) : options.stats_name),
-        io([this] { run_io(); }) {}
+        stats_name(options.stats_name.empty() ? default_stats_name(d) : options.stats_name) {
+    for (Lane* lane : {&offload_lane, &load_lane}) lane->stream = device.create_stream();
+    for (Lane* lane : {&offload_lane, &load_lane}) lane->io = std::thread([this, lane] { run_io(*lane); });
+  }
 
   Device& device;
   TargetCache store;
   OffloaderOptions options;
-  StagingPool pool;
-  std::unique_ptr<Stream> copy_stream;
+  StagingPool pool;  // outlives the lanes' streams, which wait on its gates
   std::string stats_name;
   DirectionRecorder offloads, loads;
+  Lane offload_lane, load_lane;
 
-  std::mutex submit_mu;  // queue order = copy-stream order
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::shared_ptr<Job>> queue;  // guarded by mu
-  std::size_t unfinished = 0;              // guarded by mu
-  bool stopping = false;                   // guarded by mu
-  Clock::time_point last_publish{};        // I/O thread only
-  std::thread io;
+  std::size_t unfinished = 0;  // guarded by mu
+  bool stopping = false;       // guarded by mu
+  std::mutex publish_mu;
+  Clock::time_point last_publish{};  // guarded by publish_mu
+
+  Lane& lane_of(const Job& job) { return job.kind == Job::Kind::Offload ? offload_lane : load_lane; }
 
   std::shared_ptr<Job> new_job(Job::Kind kind, const Value& key, void* device_pointer, std::size_t bytes) {
     auto job = std::make_shared<Job>();
@@ -129,51 +138,49 @@ struct Offloader::Impl {
     job->chunk_bytes = pool.block_bytes();
     job->chunks = (bytes + job->chunk_bytes - 1) / job->chunk_bytes;
     const std::size_t slots = std::clamp<std::size_t>(job->chunks, 1, 2);
-    // Taken before submit_mu: a full pool waits for earlier jobs, which need
-    // neither this thread nor that mutex to finish. All of a job's blocks
-    // are taken at once: jobs each holding one and waiting for a second
-    // would deadlock.
-    for (StagingPool::Block* block : pool.acquire(slots)) job->blocks.emplace_back(pool, *block);
-    job->marks.assign(slots, kind == Job::Kind::Offload ? 0 : -1);
-    for (std::size_t s = 0; s < slots && kind == Job::Kind::Offload; ++s) job->marks[s] = static_cast<std::int64_t>(s);
+    // Taken before the lane's submit_mu: a full pool waits for earlier jobs,
+    // which need neither this thread nor that mutex to finish. All of a
+    // job's blocks are taken at once: jobs each holding one and waiting for
+    // a second would deadlock.
+    for (StagingPool::Block* block : pool.acquire(slots)) {
+      job->blocks.emplace_back(pool, *block);
+      job->base.push_back(block->gate().value());
+    }
     return job;
   }
 
-  // Queues a job's device work (in copy-stream order) and hands the job to
-  // the I/O thread. If queuing fails part-way (a device error), the job's
+  // Queues a job's device work on its lane's stream and hands the job to the
+  // lane's I/O thread. If queuing fails part-way (a device error), the job's
   // gates are opened and it still goes to the I/O thread, which waits for
   // what was queued before returning its blocks; the ticket holds the error.
   template <class F>
   Ticket submit(const std::shared_ptr<Job>& job, F&& queue_device_work) {
-    std::lock_guard submit(submit_mu);
+    Lane& lane = lane_of(*job);
+    std::lock_guard submit(lane.submit_mu);
     try {
-      queue_device_work();
+      queue_device_work(*lane.stream);
     } catch (const std::exception&) {
       job->submit_error = std::current_exception();
       job->abandon();
-      job->finished = device.record(*copy_stream);  // throws only if the device is gone altogether
+      job->finished = device.record(*lane.stream);  // throws only if the device is gone altogether
     }
-    return enqueue(job);
-  }
-
-  Ticket enqueue(const std::shared_ptr<Job>& job) {
     Ticket ticket{job->finished, job->done.get_future().share()};
     std::lock_guard lock(mu);
-    queue.push_back(job);
+    lane.queue.push_back(job);
     ++unfinished;
     cv.notify_all();
     return ticket;
   }
 
-  void run_io() {
+  void run_io(Lane& lane) {
     while (true) {
       std::shared_ptr<Job> job;
       {
         std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return stopping || !queue.empty(); });
-        if (queue.empty()) return;
-        job = queue.front();
-        queue.pop_front();
+        cv.wait(lock, [&] { return stopping || !lane.queue.empty(); });
+        if (lane.queue.empty()) return;
+        job = lane.queue.front();
+        lane.queue.pop_front();
       }
       std::exception_ptr error = job->submit_error;
       try {
@@ -181,7 +188,7 @@ struct Offloader::Impl {
       } catch (...) {
         error = std::current_exception();
       }
-      job->abandon();                // a failed job's remaining gates pass...
+      job->abandon();                // a failed job's remaining copies pass...
       job->finished->synchronize();  // ...and no copy touches its blocks any more
       job->blocks.clear();           // back to the pool
       job->reader.reset();
@@ -195,14 +202,15 @@ struct Offloader::Impl {
     }
   }
 
-  // Streams the chunks into the cache as their copies complete; a block is
-  // handed back to its gate only once the write of its chunk has returned.
+  // Streams the chunks into the cache as their copies complete; a block's
+  // gate lets the next copy into it only once the write of its chunk has
+  // returned.
   void write_job(Job& job) {
     std::size_t next = 0;
     const bool stored = store.set_chunks(
         job.key,
         [&]() -> std::string_view {
-          if (next > 0) job.set_mark((next - 1) % job.blocks.size(), static_cast<std::int64_t>(next - 1 + job.blocks.size()));
+          if (next > 0) job.io_done(next - 1);
           if (next == job.chunks) return {};
           job.chunk_copied[next]->synchronize();
           const std::size_t i = next++;
@@ -216,7 +224,7 @@ struct Offloader::Impl {
   // that block has completed.
   void read_job(Job& job) {
     for (std::size_t i = 0; i < job.chunks; ++i) {
-      if (i >= job.blocks.size()) job.chunk_copied[i - job.blocks.size()]->synchronize();
+      if (i >= job.slots()) job.chunk_copied[i - job.slots()]->synchronize();
       unsigned char* out = job.staging(i);
       std::size_t got = 0;
       while (got < job.chunk_length(i)) {
@@ -225,13 +233,16 @@ struct Offloader::Impl {
           throw CorruptCache("load: the value of " + job.key.repr() + " in " + store.directory() + " ended early");
         got += n;
       }
-      job.set_mark(i % job.blocks.size(), static_cast<std::int64_t>(i));
+      job.io_done(i);
     }
   }
 
   void maybe_publish() {
-    if (Clock::now() - last_publish < options.publish_every) return;
-    last_publish = Clock::now();
+    {
+      std::lock_guard lock(publish_mu);
+      if (Clock::now() - last_publish < options.publish_every) return;
+      last_publish = Clock::now();
+    }
     try {
       publish();
     } catch (const Error&) {
@@ -271,7 +282,8 @@ Offloader::~Offloader() {
     impl_->stopping = true;
     impl_->cv.notify_all();
   }
-  impl_->io.join();
+  impl_->offload_lane.io.join();
+  impl_->load_lane.io.join();
   try {
     impl_->publish();
   } catch (const Error&) {
@@ -281,14 +293,14 @@ Offloader::~Offloader() {
 Ticket Offloader::offload(const Value& key, const void* device_source, std::size_t bytes, Stream& producer) {
   Impl& d = *impl_;
   auto job = d.new_job(Job::Kind::Offload, key, const_cast<void*>(device_source), bytes);
-  return d.submit(job, [&] {
-    d.device.wait(*d.copy_stream, d.device.record(producer));
+  return d.submit(job, [&](Stream& stream) {
+    d.device.wait(stream, d.device.record(producer));
     for (std::size_t i = 0; i < job->chunks; ++i) {
-      if (i >= job->blocks.size()) d.device.host_call(*d.copy_stream, [job, i] { job->wait_mark(i); });
-      d.device.copy_to_host(job->staging(i), job->device + i * job->chunk_bytes, job->chunk_length(i), *d.copy_stream);
-      job->chunk_copied.push_back(d.device.record(*d.copy_stream));
+      if (i >= job->slots()) d.device.wait_gate(stream, job->gate(i), job->copy_may_start(i));
+      d.device.copy_to_host(job->staging(i), job->device + i * job->chunk_bytes, job->chunk_length(i), stream);
+      job->chunk_copied.push_back(d.device.record(stream));
     }
-    job->finished = job->chunks ? job->chunk_copied.back() : d.device.record(*d.copy_stream);
+    job->finished = job->chunks ? job->chunk_copied.back() : d.device.record(stream);
   });
 }
 
@@ -307,15 +319,14 @@ Ticket Offloader::load(const Value& key, void* device_destination, std::size_t b
   }
   auto job = d.new_job(Job::Kind::Load, key, device_destination, bytes);
   job->reader = std::move(reader);
-  return d.submit(job, [&] {
-    d.device.wait(*d.copy_stream, d.device.record(consumer));
+  return d.submit(job, [&](Stream& stream) {
+    d.device.wait(stream, d.device.record(consumer));
     for (std::size_t i = 0; i < job->chunks; ++i) {
-      d.device.host_call(*d.copy_stream, [job, i] { job->wait_mark(i); });
-      d.device.copy_to_device(job->device + i * job->chunk_bytes, job->staging(i), job->chunk_length(i),
-                              *d.copy_stream);
-      job->chunk_copied.push_back(d.device.record(*d.copy_stream));
+      d.device.wait_gate(stream, job->gate(i), job->copy_may_start(i));
+      d.device.copy_to_device(job->device + i * job->chunk_bytes, job->staging(i), job->chunk_length(i), stream);
+      job->chunk_copied.push_back(d.device.record(stream));
     }
-    job->finished = job->chunks ? job->chunk_copied.back() : d.device.record(*d.copy_stream);
+    job->finished = job->chunks ? job->chunk_copied.back() : d.device.record(stream);
     d.device.wait(consumer, job->finished);
   });
 }

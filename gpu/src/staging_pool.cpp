@@ -16,6 +16,7 @@ StagingPool::StagingPool(Device& device, std::size_t block_bytes, std::size_t bl
     for (Block& block : blocks_) {
       block.data_ = static_cast<unsigned char*>(device_.allocate_pinned(block_bytes));
       block.bytes_ = block_bytes;
+      block.gate_ = device_.create_gate();
       free_.push_back(&block);
     }
   } catch (...) {

@@ -10,6 +10,7 @@
 #include <QtTest>
 #include <cerrno>
 #include <filesystem>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -274,6 +275,101 @@ class TestGpu : public QObject {
     for (auto& thread : threads) thread.join();
     QCOMPARE(wrong.load(), 0);
     QCOMPARE(offloader.stats().pool.in_use, std::int64_t(0));
+  }
+
+  // A gate holds a stream's later work until the host opens it to the value
+  // waited for, compared across the counter's wrap as CUDA compares.
+  void gates_hold_streams_until_opened() {
+    auto device = make_device();
+    auto stream = device->create_stream();
+    auto gate = device->create_gate();
+    QCOMPARE(gate->value(), 0u);
+    gate->open_to(0xFFFFFFF0u);
+    device->wait_gate(*stream, *gate, 0xFFFFFFF8u);
+    auto past_first = device->record(*stream);
+    device->wait_gate(*stream, *gate, 5u);  // 21 steps on, past the wrap
+    auto past_second = device->record(*stream);
+    QVERIFY(!past_first->ready());
+    gate->open_to(0xFFFFFFF8u);
+    past_first->synchronize();
+    QVERIFY(!past_second->ready());
+    gate->open_to(5u);
+    past_second->synchronize();
+    QVERIFY(gate_reached(5u, 0xFFFFFFF0u) && !gate_reached(0xFFFFFFF0u, 5u));
+  }
+
+#ifndef DISKCACHE_TEST_CUDA
+  // Issue 19.5: the emulated device runs every stream's host functions on
+  // one thread, as CUDA's driver may, so a blocking host function stalls
+  // them all in tests as it would on a GPU.
+  void emulated_host_functions_share_one_thread() {
+    auto device = make_device(50us, 3);
+    auto a = device->create_stream(), b = device->create_stream();
+    std::thread::id on_a, on_b;
+    device->host_call(*a, [&] { on_a = std::this_thread::get_id(); });
+    device->host_call(*b, [&] { on_b = std::this_thread::get_id(); });
+    device->synchronize(*a);
+    device->synchronize(*b);
+    QVERIFY(on_a == on_b);
+    QVERIFY(on_a != std::this_thread::get_id());
+  }
+#endif
+
+  // Issue 19.5: a host function that blocks (here a user's, waiting for the
+  // test) stalls every host function; transfers whose gates were host
+  // functions stalled with it. Gates on the device side let multi-chunk
+  // offloads and loads finish meanwhile.
+  void a_blocked_host_function_stalls_no_transfer() {
+    auto device = make_device(20us, 4);
+    Cache cache(fresh());
+    Offloader offloader(*device, cache, {.block_bytes = 4096, .blocks = 4});
+    auto user = device->create_stream(), stream = device->create_stream();
+    const std::string data = random_bytes(10 * 4096 + 7, 11);
+    cache.set("stored", Value(Bytes(data)));
+    DeviceBuffer src(*device, data.size()), dst(*device, data.size());
+    upload(*device, *stream, src, data);
+    std::promise<void> released;
+    std::shared_future<void> release = released.get_future().share();
+    device->host_call(*user, [release] { release.wait(); });
+    Ticket offload = offloader.offload("offloaded", src.data, data.size(), *stream);
+    Ticket load = offloader.load("stored", dst.data, data.size(), *stream);
+    const bool offload_finished = offload.done.wait_for(20s) == std::future_status::ready;
+    const bool load_finished = load.done.wait_for(20s) == std::future_status::ready;
+    released.set_value();
+    offload.done.get();
+    load.done.get();
+    QVERIFY2(offload_finished, "an offload waited for another stream's blocked host function");
+    QVERIFY2(load_finished, "a load waited for another stream's blocked host function");
+    QVERIFY(stored_bytes(cache, "offloaded") == data);
+    QVERIFY(download(*device, *stream, dst) == data);
+    device->synchronize(*user);
+  }
+
+  // Issue 19.5: offloads and loads have a stream and an I/O thread each, so
+  // a load never queues behind an offload still waiting for its producer
+  // (or for the disk).
+  void a_load_never_waits_behind_an_offload() {
+    auto device = make_device();
+    Cache cache(fresh());
+    Offloader offloader(*device, cache, {.block_bytes = 4096});
+    auto producer = device->create_stream(), consumer = device->create_stream();
+    const std::string data = random_bytes(5 * 4096, 12), stored = random_bytes(3 * 4096 + 1, 13);
+    cache.set("stored", Value(Bytes(stored)));
+    DeviceBuffer src(*device, data.size()), dst(*device, stored.size());
+    upload(*device, *producer, src, data);
+    auto producer_gate = device->create_gate();
+    device->wait_gate(*producer, *producer_gate, 1);  // the producer's "kernel" has not finished
+    Ticket offload = offloader.offload("offloaded", src.data, data.size(), *producer);
+    Ticket load = offloader.load("stored", dst.data, stored.size(), *consumer);
+    const bool load_finished = load.done.wait_for(20s) == std::future_status::ready;
+    const bool offload_waited = offload.done.wait_for(0s) != std::future_status::ready;
+    producer_gate->open_to(1);
+    offload.done.get();
+    load.done.get();
+    QVERIFY2(load_finished, "a load waited behind an offload whose producer had not finished");
+    QVERIFY(offload_waited);
+    QVERIFY(stored_bytes(cache, "offloaded") == data);
+    QVERIFY(download(*device, *consumer, dst) == stored);
   }
 
   // Issue 19.3: a value file is written under a temporary name and renamed

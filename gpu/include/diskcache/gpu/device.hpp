@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -44,6 +45,27 @@ class DISKCACHE_EXPORT Event {
   virtual bool ready() = 0;
 };
 
+// A gate a stream can wait at without occupying a host thread: a 32-bit
+// counter in host memory the device can read (CUDA: mapped pinned memory
+// watched by cuStreamWaitValue32). The host only ever opens it further.
+// Thread-safety: open_to and value may be called from any thread.
+class DISKCACHE_EXPORT Gate {
+ public:
+  virtual ~Gate() = default;
+  // Sets the counter to `value`, releasing every stream waiting for a value
+  // at or before it; host writes made before the call are visible to the
+  // work it releases.
+  virtual void open_to(std::uint32_t value) = 0;
+  virtual std::uint32_t value() const = 0;
+};
+
+// True when `counter` has reached `target`, compared as CUDA's
+// CU_STREAM_WAIT_VALUE_GEQ does: (int32_t)(counter - target) >= 0, so a
+// counter may wrap as long as waiters stay within 2^31 of it.
+constexpr bool gate_reached(std::uint32_t counter, std::uint32_t target) noexcept {
+  return static_cast<std::int32_t>(counter - target) >= 0;
+}
+
 class DISKCACHE_EXPORT Device {
  public:
   virtual ~Device() = default;
@@ -63,9 +85,21 @@ class DISKCACHE_EXPORT Device {
   virtual void copy_to_host(void* host, const void* device, std::size_t bytes, Stream& stream) = 0;
   virtual void copy_to_device(void* device, const void* host, std::size_t bytes, Stream& stream) = 0;
   // Runs `fn` on a host thread when the stream reaches this point; the
-  // stream's later work waits for it to return. `fn` may block, but must not
-  // call the Device (CUDA forbids it) and must not throw.
+  // stream's later work waits for it to return. `fn` must not call the
+  // Device (CUDA forbids it) and must not throw. It should not block either:
+  // CUDA may run every stream's host functions on one driver thread, so a
+  // blocked `fn` stalls the host functions of all streams (the emulated
+  // device does the same, so such a stall shows in tests).
   virtual void host_call(Stream& stream, std::function<void()> fn) = 0;
+
+  // A gate in memory this device can watch, its counter at 0.
+  virtual std::unique_ptr<Gate> create_gate();
+  // Work queued on `stream` after this call starts only once `gate` (made by
+  // this device) has reached `value` (see gate_reached). Backends wait on the
+  // device side (CUDA: cuStreamWaitValue32); the default implementation, and
+  // CUDA's fallback where stream memory operations are unsupported, waits in
+  // a host function, with the stall described at host_call.
+  virtual void wait_gate(Stream& stream, Gate& gate, std::uint32_t value);
 
   // Two small kernels, for tests and demos: `delay` keeps `stream` busy for
   // about `duration`; `fill` sets `bytes` bytes at `device` to `byte`.

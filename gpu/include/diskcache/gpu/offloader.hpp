@@ -3,7 +3,7 @@
 // its producer finished or overwrites one a consumer still reads.
 //
 //   offload(key, src, bytes, producer):
-//     copy stream waits on an event recorded on `producer` now; chunks are
+//     the offload stream waits on an event recorded on `producer` now; chunks are
 //     copied device->host into pinned staging blocks; the I/O thread writes
 //     each chunk to the value file once its copy has finished and only then
 //     lets the block be reused; the row commits (atomically, fsynced when the
@@ -12,9 +12,9 @@
 //   load(key, dst, bytes, consumer):
 //     the value is opened now (a missing key, a non-bytes value or a size
 //     other than `bytes` fails the ticket before anything is queued, so dst
-//     is never partly written by them); the copy stream waits on an event
+//     is never partly written by them); the load stream waits on an event
 //     recorded on `consumer` now (dst may still be in use there); the I/O
-//     thread reads each chunk into a staging block, the copy stream copies it
+//     thread reads each chunk into a staging block, the load stream copies it
 //     host->device, and the block is reused only after that copy finished.
 //     `consumer` is made to wait on ticket.source_free (here: "dst is
 //     filled"), so its later work sees the data; ticket.done completes after
@@ -22,8 +22,11 @@
 //     contents unspecified.
 //
 // Large buffers move in chunks of the pool's block size through two blocks
-// per transfer, so copying one chunk overlaps the disk I/O of the previous.
-// Transfers run in submission order on one copy stream and one I/O thread.
+// per transfer, so copying one chunk overlaps the disk I/O of the previous;
+// a block's next copy waits at the block's Gate on the device, never in a
+// host function. Offloads run in submission order on a stream and an I/O
+// thread of their own, loads on another pair, so neither direction waits
+// behind the other.
 //
 // A transfer's errors (cache, file, device) are reported in its ticket;
 // offload/load throw only when the device fails so badly that not even an

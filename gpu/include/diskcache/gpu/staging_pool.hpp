@@ -1,5 +1,7 @@
 // A pool of pinned host blocks through which the offloader moves data.
-// Blocks are reference counted: a block returns to the pool when its last
+// Each block carries a Gate (made by the pool's device) whose counter only
+// grows: a user of the block opens it as the block's contents become ready
+// for the next device copy. Blocks are reference counted: a block returns to the pool when its last
 // reference is dropped, never earlier. Misuse fails loudly: dropping more
 // references than were taken throws std::logic_error, and destroying the pool
 // while a block is in use aborts with a message (it would free memory that a
@@ -12,6 +14,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -26,11 +29,13 @@ class DISKCACHE_EXPORT StagingPool {
    public:
     unsigned char* data() const noexcept { return data_; }
     std::size_t bytes() const noexcept { return bytes_; }
+    Gate& gate() const noexcept { return *gate_; }
 
    private:
     friend class StagingPool;
     unsigned char* data_ = nullptr;
     std::size_t bytes_ = 0;
+    std::unique_ptr<Gate> gate_;
     int refs_ = 0;  // guarded by the pool's mutex
   };
 
