@@ -1,8 +1,8 @@
 // An emulated GPU for machines without one: every stream is a worker thread
-// (host functions of all streams run on one shared thread, as CUDA's driver
-// may run them, and gates are watched by the stream's own worker)
-// running its queue in order, events are real completion points, and copies
-// are done by the worker when it reaches them. Seeded random delays before
+// running its queue in order, events are real completion points, copies are
+// done by the worker when it reaches them, and gates are watched by the
+// worker too. Host functions of all streams run on one shared thread, as
+// CUDA's driver may run them, so one that blocks stalls them all. Seeded random delays before
 // each queued operation and poisoned fresh and freed buffers make a missing
 // wait produce wrong bytes in a test instead of passing by luck.
 #pragma once
