@@ -372,21 +372,27 @@ ValueReader::~ValueReader() {
 }
 
 std::size_t ValueReader::read(void* out, std::size_t n) {
-  n = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(n), size_ - pos_));
-  if (n == 0) return 0;
+  const std::size_t got = read_at(out, n, pos_);
+  pos_ += static_cast<std::int64_t>(got);
+  return got;
+}
+
+std::size_t ValueReader::read_at(void* out, std::size_t n, std::int64_t offset) const {
+  if (offset < 0) throw InvalidArgument("ValueReader::read_at: negative offset " + std::to_string(offset));
+  if (offset >= size_) return 0;
+  n = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(n), size_ - offset));
   if (fd_ < 0) {
-    std::memcpy(out, inline_.data() + pos_, n);
-  } else {
-    std::size_t got = 0;
-    while (got < n) {
-      const ssize_t r = ::pread(fd_, static_cast<char*>(out) + got, n - got, pos_ + static_cast<off_t>(got));
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) throw IoError("read " + path_ + ": " + std::strerror(errno), errno);
-      if (r == 0) throw CorruptCache("value file " + path_ + " shrank while being read");
-      got += static_cast<std::size_t>(r);
-    }
+    std::memcpy(out, inline_.data() + offset, n);
+    return n;
   }
-  pos_ += static_cast<std::int64_t>(n);
+  std::size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::pread(fd_, static_cast<char*>(out) + got, n - got, offset + static_cast<off_t>(got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) throw IoError("read " + path_ + ": " + std::strerror(errno), errno);
+    if (r == 0) throw CorruptCache("value file " + path_ + " shrank while being read");
+    got += static_cast<std::size_t>(r);
+  }
   return n;
 }
 

@@ -154,6 +154,7 @@ class EmulatedDevice final : public Device {
 
   std::unique_ptr<Stream> create_stream() override {
     std::lock_guard lock(mu_);
+    if (!host_functions_) host_functions_ = std::make_shared<HostFunctionThread>();  // no thread until a stream
     return std::make_unique<EmulatedStream>(options_.max_delay, options_.seed + 7919 * streams_created_++,
                                             host_functions_);
   }
@@ -244,9 +245,9 @@ class EmulatedDevice final : public Device {
 
   static constexpr std::size_t kQuarantineBytes = std::size_t{256} << 20;
   EmulatedOptions options_;
-  std::shared_ptr<HostFunctionThread> host_functions_ = std::make_shared<HostFunctionThread>();
   std::atomic<std::uint64_t> copies_{0};
   std::mutex mu_;
+  std::shared_ptr<HostFunctionThread> host_functions_;     // guarded by mu_
   std::uint64_t streams_created_ = 0;                      // guarded by mu_
   std::unordered_map<void*, std::size_t> live_;            // guarded by mu_
   std::list<std::pair<void*, std::size_t>> quarantine_;    // guarded by mu_

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <limits>
@@ -75,13 +76,21 @@ struct Job {
 
   // The gate value the copy of chunk i waits for.
   std::uint32_t copy_may_start(std::size_t i) const { return step(i) + (kind == Kind::Load ? 1 : 0); }
-  // The I/O thread is done with chunk i (written, or read into its block).
-  void io_done(std::size_t i) const { gate(i).open_to(step(i) + 1); }
+  // The I/O is done with chunk i (written, or read into its block).
+  void io_done(std::size_t i) { raise_gate(i % slots(), step(i) + 1); }
   // Lets every copy of the job pass (a failed job's copies are unordered).
-  void abandon() const {
-    for (std::size_t s = 0; s < slots(); ++s)
-      blocks[s]->gate().open_to(base[s] + static_cast<std::uint32_t>(chunks) + 1);
+  void abandon() {
+    for (std::size_t s = 0; s < slots(); ++s) raise_gate(s, base[s] + static_cast<std::uint32_t>(chunks) + 1);
   }
+
+ private:
+  // A slot's gate only ever opens further, whichever thread gets here last.
+  void raise_gate(std::size_t slot, std::uint32_t value) {
+    std::lock_guard lock(gate_mu);
+    Gate& gate = blocks[slot]->gate();
+    if (!gate_reached(gate.value(), value)) gate.open_to(value);
+  }
+  std::mutex gate_mu;
 };
 
 Ticket failed_ticket(std::exception_ptr error) {
@@ -221,20 +230,34 @@ struct Offloader::Impl {
   }
 
   // Reads each chunk into its block once the copy of the chunk before it in
-  // that block has completed.
+  // that block has completed, one thread per block (the chunks of a load are
+  // read in parallel, and each block's gate is opened by one thread, in
+  // order). A failing read abandons the job, so the other thread's waits end.
   void read_job(Job& job) {
-    for (std::size_t i = 0; i < job.chunks; ++i) {
-      if (i >= job.slots()) job.chunk_copied[i - job.slots()]->synchronize();
-      unsigned char* out = job.staging(i);
-      std::size_t got = 0;
-      while (got < job.chunk_length(i)) {
-        const std::size_t n = job.reader->read(out + got, job.chunk_length(i) - got);
-        if (n == 0)
-          throw CorruptCache("load: the value of " + job.key.repr() + " in " + store.directory() + " ended early");
-        got += n;
+    std::atomic<bool> failed{false};
+    std::mutex error_mu;
+    std::exception_ptr error;  // guarded by error_mu
+    auto read_slot = [&](std::size_t slot) {
+      try {
+        for (std::size_t i = slot; i < job.chunks && !failed; i += job.slots()) {
+          if (i >= job.slots()) job.chunk_copied[i - job.slots()]->synchronize();
+          const std::size_t length = job.chunk_length(i);
+          if (job.reader->read_at(job.staging(i), length, static_cast<std::int64_t>(i * job.chunk_bytes)) != length)
+            throw CorruptCache("load: the value of " + job.key.repr() + " in " + store.directory() + " ended early");
+          job.io_done(i);
+        }
+      } catch (...) {
+        std::lock_guard lock(error_mu);
+        if (!error) error = std::current_exception();
+        failed = true;
+        job.abandon();
       }
-      job.io_done(i);
-    }
+    };
+    std::thread second_reader;
+    if (job.slots() > 1) second_reader = std::thread(read_slot, 1);
+    read_slot(0);
+    if (second_reader.joinable()) second_reader.join();
+    if (error) std::rethrow_exception(error);
   }
 
   void maybe_publish() {

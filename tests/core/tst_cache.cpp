@@ -194,10 +194,23 @@ class TestCache : public QObject {
     char piece[4096];
     while (std::size_t n = reader->read(piece, sizeof piece)) back.append(piece, n);
     QVERIFY(back == whole);
+    // Positioned reads: any range, from threads at once, the position untouched.
+    std::string halves[2] = {std::string(whole.size() / 2, '\0'), std::string(whole.size() - whole.size() / 2, '\0')};
+    std::size_t first_got = 0;
+    std::thread first([&] { first_got = reader->read_at(halves[0].data(), halves[0].size(), 0); });
+    QCOMPARE(reader->read_at(halves[1].data(), halves[1].size() + 99, std::int64_t(halves[0].size())), halves[1].size());
+    first.join();
+    QCOMPARE(first_got, halves[0].size());
+    QVERIFY(halves[0] + halves[1] == whole);
+    QCOMPARE(reader->read_at(piece, 10, reader->size()), std::size_t(0));
+    QVERIFY_THROWS_EXCEPTION(InvalidArgument, reader->read_at(piece, 10, -1));
+    QCOMPARE(reader->read(piece, 10), std::size_t(0));  // still at the end
 
     cache.set("small", Bytes{"xyz"});  // kept in the row, not in a file
     auto small = cache.open_value("small");
     QCOMPARE(small->size(), std::int64_t(3));
+    QCOMPARE(small->read_at(piece, 10, 1), std::size_t(2));
+    QCOMPARE(std::string(piece, 2), std::string("yz"));
     QCOMPARE(small->read(piece, 10), std::size_t(3));
     QCOMPARE(small->read(piece, 10), std::size_t(0));
     QVERIFY(!cache.open_value("missing"));

@@ -431,6 +431,35 @@ class TestGpu : public QObject {
     QCOMPARE(offloader.stats().load.failures, std::int64_t(3));
   }
 
+  // A load reads its blocks with two threads; a value file cut short while
+  // they read fails the ticket naming the key (whichever thread hits the
+  // end), stops the other thread and returns every block, never hangs.
+  void a_value_cut_short_mid_load_fails_cleanly() {
+    auto device = make_device(20us, 8);
+    const std::string dir = fresh();
+    Cache cache(dir);
+    Offloader offloader(*device, cache, {.block_bytes = 4096});
+    auto consumer = device->create_stream();
+    const std::string data = random_bytes(9 * 4096, 21);
+    cache.set("cut", Value(Bytes(data)));
+    std::string file;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
+      if (entry.path().extension() == ".val") file = entry.path().string();
+    QVERIFY(!file.empty());
+    DeviceBuffer dst(*device, data.size());
+    auto consumer_gate = device->create_gate();
+    device->wait_gate(*consumer, *consumer_gate, 1);  // no copy runs until the file is cut
+    Ticket ticket = offloader.load("cut", dst.data, data.size(), *consumer);
+    std::filesystem::resize_file(file, 4096);
+    consumer_gate->open_to(1);
+    QVERIFY(ticket.done.wait_for(60s) == std::future_status::ready);
+    const std::string message = error_of<CorruptCache>(ticket);
+    QVERIFY2(message.find("'cut'") != std::string::npos || message.find(file) != std::string::npos, message.c_str());
+    offloader.drain();
+    QCOMPARE(offloader.stats().pool.in_use, std::int64_t(0));
+    QCOMPARE(offloader.stats().load.failures, std::int64_t(1));
+  }
+
   void file_layer_failures_surface_and_store_nothing_data() {
     QTest::addColumn<int>("write_errno");
     QTest::addColumn<int>("create_errno");

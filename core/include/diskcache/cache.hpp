@@ -260,8 +260,8 @@ using ItemRange = BasicItemRange<ItemIterator>;
 
 // A stored bytes or text value opened for reading in pieces (Cache::
 // open_value), for values too large to hold twice. Its bytes stay readable
-// even when the key is overwritten or deleted meanwhile. Move-only; use it
-// on one thread at a time.
+// even when the key is overwritten or deleted meanwhile. Move-only; read()
+// on one thread at a time, read_at() from several.
 class DISKCACHE_EXPORT ValueReader {
  public:
   ValueReader(ValueReader&& other) noexcept;
@@ -272,6 +272,12 @@ class DISKCACHE_EXPORT ValueReader {
   // how many (0 at the end). Throws IoError on a read failure, CorruptCache
   // when the file ends early.
   std::size_t read(void* out, std::size_t n);
+  // Copies up to `n` bytes starting at `offset` into `out` and returns how
+  // many (0 at or past the end); the current position is neither used nor
+  // moved, so several threads may call read_at on one reader at once (each
+  // with its own range). Errors as for read; a negative offset throws
+  // InvalidArgument.
+  std::size_t read_at(void* out, std::size_t n, std::int64_t offset) const;
 
  private:
   friend class Cache;
