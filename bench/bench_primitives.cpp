@@ -7,15 +7,18 @@
 //       two transactions (Python's add/delete + the holder row), interleaved;
 //       JSON median us of each.
 //   bench_primitives handoff DIR WORK_US
-//       one of two contending workers: in the driver's window (see
+//       one of two contending workers, on a Lock with the default options
+//       (history on): in the driver's window (see
 //       common_window.hpp) { lock; unlock; work WORK_US outside }; prints
 //       "call acquired released unlocked" (CLOCK_MONOTONIC ns) per
 //       iteration, then "cpu_us <user+sys of the loop>" and "work_cpu_us
 //       <this thread's CPU inside the work>": start-up and the log's
 //       printing are not counted.
 //   bench_primitives semaphore DIR HOLD_US BOUND
-//       in the driver's window { acquire; hold HOLD_US; release }; prints
-//       "ops", "ended <ns>" and "cpu_us" (of the loop).
+//       on a BoundedSemaphore with the default options (history on), in the
+//       driver's window { acquire; hold HOLD_US; release }; prints "ops",
+//       "ended <ns>", "cpu_us" (of the loop) and "held_ns" (the time permits
+//       were held, measured inside the holder).
 //   bench_primitives floor-commit DIR N    median us of one small write transaction
 //   bench_primitives floor-wake N          median us of one futex wake between processes
 //   bench_primitives floor-handoff DIR N   median us of a raw release commit + wake + the other
@@ -239,7 +242,7 @@ int floor_handoff(const std::string& dir, int n) {
 
 int handoff(const std::string& dir, int work_us) {
   diskcache::Cache cache(dir);
-  diskcache::Lock lock(cache, "H", {.history = false});
+  diskcache::Lock lock(cache, "H");
   std::vector<std::array<std::int64_t, 4>> log;
   log.reserve(20000);
   std::int64_t work_cpu = 0;
@@ -265,16 +268,19 @@ int handoff(const std::string& dir, int work_us) {
 
 int semaphore(const std::string& dir, int hold_us, int bound) {
   diskcache::Cache cache(dir);
-  diskcache::BoundedSemaphore sem(cache, "S", bound, {.history = false});
+  diskcache::BoundedSemaphore sem(cache, "S", bound);
   const auto window = bench::await_window();
   const auto loop_cpu = cpu_us();
-  long long ops = 0;
+  long long ops = 0, held = 0;
   for (; mono_ns() < window.end_ns; ++ops) {
     sem.acquire();
+    const auto entered = mono_ns();
     std::this_thread::sleep_for(std::chrono::microseconds(hold_us));
+    held += mono_ns() - entered;
     sem.release();
   }
-  std::printf("ops %lld\nended %lld\ncpu_us %lld\n", ops, (long long)mono_ns(), (long long)(cpu_us() - loop_cpu));
+  std::printf("ops %lld\nended %lld\ncpu_us %lld\nheld_ns %lld\n", ops, (long long)mono_ns(),
+              (long long)(cpu_us() - loop_cpu), held);
   return 0;
 }
 

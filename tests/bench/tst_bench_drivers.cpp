@@ -49,14 +49,19 @@ class TestBenchDrivers : public QObject {
   void primitives() {
     const QJsonObject j = run_driver("compare_primitives.py");
     if (QTest::currentTestFailed()) return;  // the run failed, and said why
-    for (const char* key :
-         {"uncontended/lib_over_raw", "uncontended/lib-nohist_over_raw", "uncontended/python", "floor/commit",
-          "floor/wake", "floor/handoff", "floor/handoff_cpu_us_per_op", "handoff/lib/handoff_median_us",
-          "handoff/lib/throughput_per_s", "handoff/lib/cpu_us_per_op", "handoff/lib/lock_cpu_us_per_op",
-          "handoff/lib/longest_run_while_other_waits", "handoff/python/throughput_per_s",
-          "handoff/python/cpu_us_per_op", "handoff/python/lock_cpu_us_per_op", "handoff/lib_over_floor",
-          "semaphore/lib/share_of_ideal", "semaphore/python/share_of_ideal"})
-      QVERIFY2(positive(j[key].toObject()["median"]), key);
+    // Every figure on each of the three profiles the one command runs.
+    for (const char* profile : {"2cpu", "1cpu", "busy"})
+      for (const char* key :
+           {"uncontended/lib", "uncontended/raw", "uncontended/lib_over_raw", "uncontended/lib-nohist_over_raw",
+            "uncontended/python", "floor/commit", "floor/wake", "floor/handoff", "floor/handoff_cpu_us_per_op",
+            "handoff/lib/handoff_median_us", "handoff/lib/throughput_per_s", "handoff/lib/cpu_us_per_op",
+            "handoff/lib/lock_cpu_us_per_op", "handoff/lib/longest_run_while_other_waits",
+            "handoff/python/throughput_per_s", "handoff/python/cpu_us_per_op", "handoff/python/lock_cpu_us_per_op",
+            "handoff/lib_over_floor", "semaphore/lib/share_of_ideal", "semaphore/python/share_of_ideal",
+            "semaphore/lib/busy_share", "semaphore/python/busy_share"}) {
+        const QByteArray name = QByteArray(profile) + "/" + key;
+        QVERIFY2(positive(j[QString::fromLatin1(name)].toObject()["median"]), name.constData());
+      }
   }
 
   void fanout() {
