@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <functional>
 #include <type_traits>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,7 @@ namespace detail {
 class WriteScope;
 class WakeBoard;
 class WaiterBoard;
+class HistoryBuffer;
 }
 
 // Settings after precedence (defaults < stored < opener), typed.
@@ -87,6 +89,8 @@ struct Cache::Impl {
   detail::WakeBoard& wake_board();
   // cache.db-waiters, mapped on first use.
   detail::WaiterBoard& waiter_board();
+  // The primitives' history on its way to diskcache_history (made on first use).
+  detail::HistoryBuffer& history();
   void put_extra_setting(const char* key, std::int64_t value);
   // Python's _cull: expired rows first, then by policy while over the limit.
   void cull_on_write(detail::Connection& c, detail::WriteScope& scope, double now);
@@ -104,6 +108,8 @@ struct Cache::Impl {
   // Makes the reserve when this handle found it missing (at open, or after
   // giving it back); otherwise only an atomic load. Best effort, never throws.
   void keep_reserve() noexcept;
+  // Whether cache.db-reserve is there now (any handle may have given it back).
+  bool reserve_present() const noexcept;
   std::atomic<bool> reserve_missing{true};
 
  private:
@@ -112,15 +118,22 @@ struct Cache::Impl {
   void initialise();
 
   const std::uint64_t id_;
-  std::once_flag wake_once_, waiters_once_;
+  std::once_flag wake_once_, waiters_once_, history_once_;
   std::unique_ptr<detail::WakeBoard> wake_;
   std::unique_ptr<detail::WaiterBoard> waiters_;
   std::mutex mu_;
   std::uint64_t fork_generation_;
   std::unordered_map<std::thread::id, std::unique_ptr<detail::Connection>> conns_;  // guarded by mu_
+  // Declared last: destroyed first, its last flush still has connections.
+  std::unique_ptr<detail::HistoryBuffer> history_;
 };
 
 namespace detail {
+
+// Whether the calling thread has a write transaction open on any connection
+// (it must not wait for the write lock through another one: that waits for
+// itself).
+bool thread_in_write_transaction() noexcept;
 
 // One write: joins the thread's open transaction as a savepoint, or opens
 // BEGIN IMMEDIATE. Value files registered here are removed on rollback
@@ -135,6 +148,10 @@ class WriteScope {
 
   void wrote_file(const std::optional<std::string>& name);
   void remove_after_commit(const std::optional<std::string>& name);
+  // Runs `action` once the outermost transaction (this scope, or the one it
+  // joined) has committed; never if this scope or an enclosing one rolls
+  // back. `action` must not throw.
+  void after_commit(std::function<void()> action);
   void commit();
   void rollback() noexcept;
   bool active() const noexcept { return active_; }
@@ -145,7 +162,7 @@ class WriteScope {
   bool nested_;
   bool savepoint_ = false;
   bool active_ = true;
-  std::size_t wrote_mark_, remove_mark_;
+  std::size_t wrote_mark_, remove_mark_, after_mark_;
 };
 
 // Makes the write scopes opened inside it flat (no savepoints) for as long

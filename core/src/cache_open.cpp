@@ -17,6 +17,7 @@
 #include "cache_impl.hpp"
 #include "diskcache/error.hpp"
 #include "schema.hpp"
+#include "sync/history_buffer.hpp"
 #include "sync/waiter_board.hpp"
 #include "sync/wake_board.hpp"
 
@@ -52,6 +53,8 @@ void refuse_special_database_files(const std::filesystem::path& dir) {
 }
 
 }  // namespace
+
+std::uint64_t detail::fork_generation() noexcept { return g_fork_generation.load(std::memory_order_relaxed); }
 
 std::string_view to_string(EvictionPolicy policy) noexcept {
   switch (policy) {
@@ -108,6 +111,11 @@ bool Cache::Impl::give_back_reserve() noexcept {
   if (::unlink(reserve_path(dir).c_str()) != 0) return false;
   reserve_missing = true;
   return true;
+}
+
+bool Cache::Impl::reserve_present() const noexcept {
+  struct stat st {};
+  return ::lstat(reserve_path(dir).c_str(), &st) == 0;
 }
 
 void Cache::Impl::keep_reserve() noexcept {
@@ -268,6 +276,11 @@ detail::WakeBoard& Cache::Impl::wake_board() {
 detail::WaiterBoard& Cache::Impl::waiter_board() {
   std::call_once(waiters_once_, [&] { waiters_ = std::make_unique<detail::WaiterBoard>(dir, options.read_only); });
   return *waiters_;
+}
+
+detail::HistoryBuffer& Cache::Impl::history() {
+  std::call_once(history_once_, [&] { history_ = std::make_unique<detail::HistoryBuffer>(*this); });
+  return *history_;
 }
 
 std::optional<std::int64_t> Cache::Impl::extra_setting(const char* key) {

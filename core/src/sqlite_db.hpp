@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -49,6 +50,9 @@ class Connection {
   bool tx_doomed = false;
   std::vector<std::string> tx_remove_after_commit;  // old value files
   std::vector<std::string> tx_remove_on_rollback;   // files written inside
+  // Run once the outermost transaction commits; dropped with a rolled-back
+  // scope (history events, which must not outlive a change undone).
+  std::vector<std::function<void()>> tx_after_commit;
 
  private:
   static int on_busy(void* self, int count);

@@ -242,6 +242,65 @@ class TestPrimitives : public QObject {
     QVERIFY(primitive_history(cache).empty());
   }
 
+  // History is written in batches after each change commits (issue 22):
+  // a change undone leaves no event, this process reads its own events at
+  // once and in order, through any handle on the directory.
+  void history_follows_commits_in_order() {
+    const std::string dir = fresh();
+    Cache cache(dir), other_handle(dir);
+    Lock lock(cache, "H");
+    {
+      Transaction undone = cache.transact();
+      lock.lock();
+      lock.unlock();
+      undone.rollback();
+    }
+    QVERIFY(primitive_history(other_handle).empty());
+    const double before = cache.now();
+    for (int i = 0; i < 3; ++i) {
+      lock.lock();
+      lock.unlock();
+    }
+    const auto events = primitive_history(other_handle);
+    QCOMPARE(events.size(), std::size_t(6));
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      QCOMPARE(events[i].event, std::string(i % 2 ? "release" : "acquire"));
+      QVERIFY(events[i].at >= before);
+      if (i) QVERIFY(events[i].id > events[i - 1].id && events[i].at >= events[i - 1].at);
+    }
+  }
+
+  // A forked child neither writes nor loses its parent's held-back events:
+  // each event appears once, written by the process that made it.
+  void history_after_fork_is_written_once() {
+    const std::string dir = fresh();
+    Cache cache(dir);
+    Lock lock(cache, "F");
+    lock.lock();
+    lock.unlock();  // two events held back in the parent
+    const pid_t child = ::fork();
+    if (child == 0) {
+      int code = 0;
+      try {
+        Lock mine(cache, "F");
+        mine.lock();
+        mine.unlock();
+        flush_history(cache);
+      } catch (...) {
+        code = 1;
+      }
+      ::_exit(code);
+    }
+    int status = 0;
+    QCOMPARE(::waitpid(child, &status, 0), child);
+    QVERIFY(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    const auto events = primitive_history(cache);
+    QCOMPARE(events.size(), std::size_t(4));
+    QCOMPARE(std::count_if(events.begin(), events.end(), [&](const HistoryEvent& e) { return e.pid == child; }), 2);
+    QCOMPARE(std::count_if(events.begin(), events.end(), [](const HistoryEvent& e) { return e.pid == ::getpid(); }),
+             2);
+  }
+
   void works_on_a_fanout_cache() {
     FanoutCache fanout(fresh(), {.shards = 4});
     Lock lock(fanout, "F");

@@ -121,6 +121,25 @@ class TestPrimitivesProcesses : public QObject {
     QCOMPARE(*avg.get(), 2.0);
   }
 
+  // A process's history reaches the table by itself, in the background,
+  // within the batching delay (issue 22): nothing in the helper writes it.
+  void history_of_a_live_process_arrives_in_the_background() {
+    const QString dir = fresh();
+    Cache cache(dir.toStdString());
+    QProcess helper;
+    helper.start(helper_path(), {"cycle", dir, "C"});
+    QVERIFY(helper.waitForReadyRead(30000));
+    const auto of_helper = [&] {
+      const auto events = primitive_history(cache);
+      return std::count_if(events.begin(), events.end(),
+                           [&](const HistoryEvent& e) { return e.pid == helper.processId(); });
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(of_helper(), 2, 5000);
+    QCOMPARE(helper.state(), QProcess::Running);  // not written at its exit
+    helper.kill();
+    helper.waitForFinished();
+  }
+
   void killed_holder_is_stale_and_force_released() {
     const QString dir = fresh();
     QProcess holder;

@@ -259,7 +259,17 @@ int main(int argc, char** argv) {
       else if (kind == "shared") shared.lock_shared();
       else if (kind == "exclusive") shared.lock();
       else sem.acquire();
+      flush_history(cache);  // its acquire event is written even if it is killed at once
       std::puts("held");
+      std::fflush(stdout);
+      while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    if (cmd == "cycle" && argc == 4) {  // one lock/unlock, then stays alive without writing its history itself
+      Cache cache(argv[2]);
+      Lock lock(cache, argv[3]);
+      lock.lock();
+      lock.unlock();
+      std::puts("done");
       std::fflush(stdout);
       while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
     }

@@ -149,8 +149,23 @@ struct DISKCACHE_EXPORT HistoryEvent {
 // Events with id > `after_id`, oldest first, at most `limit`. The history
 // keeps the latest 10,000 events. Malformed rows count toward `limit`, are
 // appended to `skipped` (when given) and passed over.
+//
+// A primitive's events are written in batches, not in its own transaction
+// (that cost a page of WAL per acquisition): once the change commits, its
+// events wait in the process at most about 50 ms before one transaction
+// writes them all. So this process reads its own events at once (this call
+// writes what its handles hold first), other processes read them within
+// about 50 ms, ids follow the order events were written, not `at`, across
+// processes, and the events a process held back are lost if it is killed
+// (its holder rows are not: a killed holder is still shown, stale). While
+// the cache's free-space reserve is gone (a full disk) events wait.
 DISKCACHE_EXPORT std::vector<HistoryEvent> primitive_history(Cache& cache, std::int64_t after_id = 0, std::size_t limit = 1000,
                                             SkippedRows* skipped = nullptr);
+
+// Writes the history events this process holds back for `cache` now (see
+// primitive_history), e.g. before a process may be killed. Best effort:
+// events that cannot be written (a busy or full database) stay held back.
+DISKCACHE_EXPORT void flush_history(Cache& cache) noexcept;
 
 // ---- A FanoutCache: the same, over every shard, each result naming its
 // shard (PrimitiveInfo::shard, HistoryEvent::shard).
@@ -161,6 +176,8 @@ DISKCACHE_EXPORT std::vector<PrimitiveInfo> inspect_primitives(FanoutCache& cach
 // merged oldest first.
 DISKCACHE_EXPORT std::vector<HistoryEvent> primitive_history(FanoutCache& cache, std::vector<std::int64_t>& after_ids,
                                             std::size_t limit_per_shard = 1000, SkippedRows* skipped = nullptr);
+
+DISKCACHE_EXPORT void flush_history(FanoutCache& cache) noexcept;
 
 // What a cache holds, over all its shards: items, bytes, the size limit and
 // the hit and miss counters (read, never reset or enabled).

@@ -10,6 +10,7 @@
 #include "diskcache/error.hpp"
 #include "diskcache/identity.hpp"
 #include "diskcache/pickle.hpp"
+#include "history_buffer.hpp"
 #include "primitive_core.hpp"
 #include "shared_lock_state.hpp"
 #include "../read_transaction.hpp"
@@ -495,9 +496,12 @@ ForceReleaseResult force_release(Cache& cache, const Value& key, bool force,
   return ForceReleaseResult::Released;
 }
 
+void flush_history(Cache& cache) noexcept { detail::HistoryBuffer::flush_all(cache.impl()); }
+
 std::vector<HistoryEvent> primitive_history(Cache& cache, std::int64_t after_id, std::size_t limit,
                                             SkippedRows* skipped) {
   Cache::Impl& d = cache.impl();
+  detail::HistoryBuffer::flush_all(d);  // this process's own events are visible to it at once
   auto& c = d.conn();
   std::vector<HistoryEvent> out;
   if (!table_exists(c, "diskcache_history")) return out;

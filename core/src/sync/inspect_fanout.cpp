@@ -15,6 +15,10 @@ std::vector<PrimitiveInfo> inspect_primitives(FanoutCache& cache, bool find_pyth
   return out;
 }
 
+void flush_history(FanoutCache& cache) noexcept {
+  for (std::size_t i = 0; i < cache.shard_count(); ++i) flush_history(cache.shard(i));
+}
+
 std::vector<HistoryEvent> primitive_history(FanoutCache& cache, std::vector<std::int64_t>& after_ids,
                                             std::size_t limit_per_shard, SkippedRows* skipped) {
   after_ids.resize(cache.shard_count(), 0);

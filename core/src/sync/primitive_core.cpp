@@ -1,5 +1,7 @@
 #include "primitive_core.hpp"
 
+#include "history_buffer.hpp"
+
 #include <sqlite3.h>
 
 #include <atomic>
@@ -10,7 +12,6 @@ namespace diskcache::detail {
 namespace {
 constexpr auto kPoll = std::chrono::milliseconds(2);      // fallback: notices Python releases
 constexpr auto kGiveWay = std::chrono::milliseconds(2);   // longest a releaser defers to waiters
-constexpr std::int64_t kHistoryRows = 10000;
 }  // namespace
 
 std::string holder_id(const std::string& host, std::int64_t pid, std::int64_t start_time, std::int64_t thread) {
@@ -138,16 +139,18 @@ void PrimitiveRows::record_for(Connection& c, PrimitiveKind kind, const char* ev
 
 void PrimitiveRows::insert_event(Connection& c, PrimitiveKind kind, const char* event, const std::string& holder,
                                  std::int64_t pid, std::int64_t thread, const std::string& host, double waited) {
-  Query q(c,
-          "INSERT INTO diskcache_history (at, key, raw, kind, event, holder, pid, thread, host, waited) VALUES "
-          "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  q.bind(1, impl_.now());
-  bind_key(q, 2, db_key_);
-  q.bind_text(4, to_string(kind)).bind_text(5, event).bind_text(6, holder);
-  q.bind(7, pid).bind(8, thread).bind_text(9, host).bind(10, waited);
-  q.run();
-  const std::int64_t id = sqlite3_last_insert_rowid(c.handle());
-  if (id % 256 == 0) Query(c, "DELETE FROM diskcache_history WHERE id <= ?").bind(1, id - kHistoryRows).run();
+  PendingEvent e{impl_.now(), db_key_.key, db_key_.raw, std::string(to_string(kind)), event, holder, host, pid,
+                 thread, waited};
+  HistoryBuffer& history = impl_.history();
+  auto publish = [&history, e = std::move(e)]() mutable {
+    std::vector<PendingEvent> one;
+    one.push_back(std::move(e));
+    history.add(std::move(one));
+  };
+  if (c.tx_depth > 0)
+    c.tx_after_commit.push_back(std::move(publish));
+  else
+    publish();
 }
 
 namespace {
