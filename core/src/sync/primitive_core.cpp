@@ -200,12 +200,8 @@ bool PrimitiveCore::wait_loop(const std::function<bool(double)>& try_once, std::
       waiting.emplace(impl->waiter_board(), side.waiter_key);
     const auto after = steady_clock::now();
     if ((deadline && after >= *deadline) || stop.stop_requested()) {
-      if (deadline && *deadline > start && options.history && !impl->options.read_only) {
-        WriteScope scope(impl->conn(), *impl->files);
-        rows.record(impl->conn(), kind, "timeout", self_holder_id(),
-                    std::chrono::duration<double>(after - start).count());
-        scope.commit();
-      }
+      if (deadline && *deadline > start && options.history && !impl->options.read_only)  // no transaction: batched
+        rows.record(impl->conn(), kind, "timeout", self_holder_id(), std::chrono::duration<double>(after - start).count());
       return false;
     }
     auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(kPoll);
