@@ -1,12 +1,14 @@
 #include "diskcache/browse.hpp"
 
+#include <sqlite3.h>
+
 #include <array>
 #include <string>
 
 #include "cache_impl.hpp"
 #include "diskcache/error.hpp"
 #include "diskcache/pickle.hpp"
-#include "read_transaction.hpp"
+#include "tx_state.hpp"
 
 namespace diskcache {
 namespace {
@@ -102,7 +104,7 @@ KeyPage browse_keys(Cache& cache, const KeyQuery& query) {
   Cache::Impl& d = cache.impl();
   return d.with_context([&] {
     auto& c = d.conn();
-    detail::ReadTransaction read(c);
+    detail::ReadScope read(c);
     const bool searching = !query.search.empty();
     std::string pattern;
     if (searching) {

@@ -186,7 +186,7 @@ std::vector<std::string> Cache::check(bool fix, const Progress& progress) {
   for (const auto& pragma : d.settings.ignored_pragmas)
     warnings.push_back("unsupported pragma setting ignored (never executed): Settings." + pragma);
   if (fix) {
-    if (c.tx_depth > 0) throw Error("check(fix=true) cannot run inside a transaction " + d.where());
+    if (c.tx().open()) throw Error("check(fix=true) cannot run inside a transaction " + d.where());
     c.exec("VACUUM");
   }
 

@@ -3,7 +3,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <functional>
 #include <type_traits>
 #include <memory>
 #include <mutex>
@@ -16,11 +15,11 @@
 #include "diskcache/error.hpp"
 #include "sqlite_db.hpp"
 #include "stored_value.hpp"
+#include "tx_state.hpp"
 #include "value_files.hpp"
 
 namespace diskcache {
 namespace detail {
-class WriteScope;
 class WakeBoard;
 class WaiterBoard;
 class HistoryBuffer;
@@ -128,61 +127,9 @@ struct Cache::Impl {
   std::unique_ptr<detail::HistoryBuffer> history_;
 };
 
-namespace detail {
-
-// Whether the calling thread has a write transaction open on any connection
-// (it must not wait for the write lock through another one: that waits for
-// itself).
-bool thread_in_write_transaction() noexcept;
-
-// One write: joins the thread's open transaction as a savepoint, or opens
-// BEGIN IMMEDIATE. Value files registered here are removed on rollback
-// (written ones) or after the outermost commit (replaced ones).
-class WriteScope {
- public:
-  // `new_file`: a value file written for this change; removed if BEGIN fails.
-  WriteScope(Connection& conn, ValueFiles& files, const std::optional<std::string>& new_file = std::nullopt);
-  ~WriteScope();
-  WriteScope(const WriteScope&) = delete;
-  WriteScope& operator=(const WriteScope&) = delete;
-
-  void wrote_file(const std::optional<std::string>& name);
-  void remove_after_commit(const std::optional<std::string>& name);
-  // Runs `action` once the outermost transaction (this scope, or the one it
-  // joined) has committed; never if this scope or an enclosing one rolls
-  // back. `action` must not throw.
-  void after_commit(std::function<void()> action);
-  void commit();
-  void rollback() noexcept;
-  bool active() const noexcept { return active_; }
-
- private:
-  Connection& conn_;
-  ValueFiles& files_;
-  bool nested_;
-  bool savepoint_ = false;
-  bool active_ = true;
-  std::size_t wrote_mark_, remove_mark_, after_mark_;
-};
-
-// Makes the write scopes opened inside it flat (no savepoints) for as long
-// as it lives; for internal multi-step changes that fail as a whole.
-class FlatNesting {
- public:
-  explicit FlatNesting(Connection& conn) : conn_(conn) { ++conn_.flat_nesting; }
-  ~FlatNesting() { --conn_.flat_nesting; }
-  FlatNesting(const FlatNesting&) = delete;
-  FlatNesting& operator=(const FlatNesting&) = delete;
-
- private:
-  Connection& conn_;
-};
-
-}  // namespace detail
-
 template <class F>
 decltype(auto) Cache::Impl::freeing_space(F&& change) {
-  const bool own_transaction = conn().tx_depth == 0;
+  const bool own_transaction = !conn().tx().open();
   try {
     if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
       change();

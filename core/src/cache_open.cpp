@@ -253,7 +253,7 @@ void Cache::Impl::close_thread_connection() {
   std::lock_guard lock(mu_);
   auto it = conns_.find(std::this_thread::get_id());
   if (it == conns_.end()) return;
-  if (it->second->tx_depth > 0) throw Error("close() refused: a transaction is open on this thread " + where());
+  if (it->second->tx().open()) throw Error("close() refused: a transaction is open on this thread " + where());
   conns_.erase(it);
   t_slot = {};
 }

@@ -276,41 +276,33 @@ bool schema_needs_write(Connection& conn, const ResolvedSettings& settings,
 void create_schema(Connection& conn, const ResolvedSettings& settings,
                    const std::map<std::string, SqlScalar>& stored) {
   if (!schema_needs_write(conn, settings, stored)) return;
-  conn.exec("BEGIN IMMEDIATE");
-  try {
-    conn.exec("CREATE TABLE IF NOT EXISTS Settings ( key TEXT NOT NULL UNIQUE, value)");
-    for (const auto& [key, value] : settings_rows(settings)) {
-      auto it = stored.find(key);
-      if (it != stored.end() && same(it->second, value)) continue;
-      Query q(conn, "INSERT OR REPLACE INTO Settings VALUES (?, ?)");
-      q.bind_text(1, key);
-      value.bind(q, 2);
-      q.run();
-    }
-    for (const char* counter : {"count", "size", "hits", "misses"}) {
-      Query q(conn, "INSERT OR IGNORE INTO Settings VALUES (?, 0)");
-      q.bind_text(1, counter);
-      q.run();
-    }
-    for (const char* sql : kSchema) conn.exec(sql);
-    if (const char* index = policy_index(settings.eviction_policy)) conn.exec(index);
-    conn.exec(settings.tag_index ? "CREATE INDEX IF NOT EXISTS Cache_tag_rowid ON Cache(tag, rowid)"
-                                 : "DROP INDEX IF EXISTS Cache_tag_rowid");
-    {
-      Query q(conn,
-              "INSERT INTO diskcache_meta VALUES ('side_schema_version', ?) ON CONFLICT(key) DO UPDATE SET "
-              "value = max(value, excluded.value)");
-      q.bind(1, std::int64_t{Cache::kSideSchemaVersion});
-      q.run();
-    }
-    conn.exec("COMMIT");
-  } catch (...) {
-    try {
-      conn.exec("ROLLBACK");
-    } catch (...) {
-    }
-    throw;
+  WriteScope scope(conn);  // rolls back if anything below throws
+  conn.exec("CREATE TABLE IF NOT EXISTS Settings ( key TEXT NOT NULL UNIQUE, value)");
+  for (const auto& [key, value] : settings_rows(settings)) {
+    auto it = stored.find(key);
+    if (it != stored.end() && same(it->second, value)) continue;
+    Query q(conn, "INSERT OR REPLACE INTO Settings VALUES (?, ?)");
+    q.bind_text(1, key);
+    value.bind(q, 2);
+    q.run();
   }
+  for (const char* counter : {"count", "size", "hits", "misses"}) {
+    Query q(conn, "INSERT OR IGNORE INTO Settings VALUES (?, 0)");
+    q.bind_text(1, counter);
+    q.run();
+  }
+  for (const char* sql : kSchema) conn.exec(sql);
+  if (const char* index = policy_index(settings.eviction_policy)) conn.exec(index);
+  conn.exec(settings.tag_index ? "CREATE INDEX IF NOT EXISTS Cache_tag_rowid ON Cache(tag, rowid)"
+                               : "DROP INDEX IF EXISTS Cache_tag_rowid");
+  {
+    Query q(conn,
+            "INSERT INTO diskcache_meta VALUES ('side_schema_version', ?) ON CONFLICT(key) DO UPDATE SET "
+            "value = max(value, excluded.value)");
+    q.bind(1, std::int64_t{Cache::kSideSchemaVersion});
+    q.run();
+  }
+  scope.commit();
 }
 
 }  // namespace diskcache::detail

@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -14,6 +13,8 @@
 
 struct sqlite3;
 struct sqlite3_stmt;
+
+#include "tx_state.hpp"
 
 namespace diskcache::detail {
 
@@ -42,22 +43,15 @@ class Connection {
   // Runs statements without results (schema, BEGIN/COMMIT, pragmas).
   void exec(const std::string& sql);
 
-  // Transaction state of this connection (one per thread).
-  int tx_depth = 0;
-  // While > 0, nested write scopes take no savepoint: an enclosing scope
-  // (a primitive's transaction) rolls everything back on any failure.
-  int flat_nesting = 0;
-  bool tx_doomed = false;
-  std::vector<std::string> tx_remove_after_commit;  // old value files
-  std::vector<std::string> tx_remove_on_rollback;   // files written inside
-  // Run once the outermost transaction commits; dropped with a rolled-back
-  // scope (history events, which must not outlive a change undone).
-  std::vector<std::function<void()>> tx_after_commit;
+  // This connection's transaction state, changed only by the scopes of
+  // tx_state.hpp.
+  TransactionState& tx() noexcept { return tx_; }
 
  private:
   static int on_busy(void* self, int count);
   Config config_;
   sqlite3* db_ = nullptr;
+  TransactionState tx_;
   std::chrono::steady_clock::time_point busy_since_;
   std::unordered_map<const char*, sqlite3_stmt*> statements_;
 };

@@ -110,8 +110,11 @@ auto memoize(AnyCache& store, Value name, F fn, MemoizeOptions options) {
 // an uncommitted Transaction rolls everything back. Value files replaced or
 // deleted inside are removed only after the commit; files written inside are
 // removed again on rollback. A transaction opened while another is open on
-// the same thread is nested: its commit() does nothing, and abandoning it
-// dooms the outer one (whose commit() then throws).
+// the same thread is nested (an SQLite SAVEPOINT): its commit() keeps its
+// changes as part of the outer one, which alone makes them visible, and
+// rolling it back (or destroying it uncommitted) undoes only its own changes;
+// the outer one can still commit the rest. Likewise a single operation that
+// fails inside a transaction undoes only itself.
 // Thread-safety: use it only on the thread that opened it.
 class DISKCACHE_EXPORT Transaction {
  public:
@@ -120,8 +123,9 @@ class DISKCACHE_EXPORT Transaction {
   Transaction(const Transaction&) = delete;
   ~Transaction();
 
-  // Commits. Throws Timeout when the commit cannot get the database, Error
-  // when an inner transaction was abandoned (everything is rolled back then).
+  // Commits (a nested transaction: into the outer one). Throws Timeout when
+  // the commit cannot get the database (everything is rolled back then),
+  // Error when the transaction is already finished or this is not its thread.
   void commit();
   // Rolls back now. Never throws.
   void rollback() noexcept;

@@ -13,12 +13,12 @@
 #include "history_buffer.hpp"
 #include "primitive_core.hpp"
 #include "shared_lock_state.hpp"
-#include "../read_transaction.hpp"
+#include "../tx_state.hpp"
 
 namespace diskcache {
 
 using detail::Query;
-using detail::ReadTransaction;
+using detail::ReadScope;
 using detail::SqlScalar;
 using detail::WriteScope;
 
@@ -263,7 +263,7 @@ std::vector<Found> collect(Cache& cache, const std::optional<Value>& only, bool 
                            SkippedRows* skipped) {
   Cache::Impl& d = cache.impl();
   auto& c = d.conn();
-  ReadTransaction read(c);
+  ReadScope read(c);
   const double now = d.now();
   std::map<std::string, Found> found;
   std::optional<detail::DbKey> only_key;
@@ -374,7 +374,7 @@ RLockScan scan_python_rlocks(Cache& cache, std::int64_t after_rowid, std::int64_
                              SkippedRows* skipped) {
   if (max_rows < 1) throw InvalidArgument("scan_python_rlocks: max_rows must be at least 1");
   auto& c = cache.impl().conn();
-  ReadTransaction read(c);
+  ReadScope read(c);
   RLockScan out;
   std::int64_t last = after_rowid, rows = 0;
   {

@@ -147,10 +147,7 @@ void PrimitiveRows::insert_event(Connection& c, PrimitiveKind kind, const char* 
     one.push_back(std::move(e));
     history.add(std::move(one));
   };
-  if (c.tx_depth > 0)
-    c.tx_after_commit.push_back(std::move(publish));
-  else
-    publish();
+  c.tx().after_commit(std::move(publish));
 }
 
 namespace {

@@ -43,7 +43,7 @@ bool Lock::acquire_until(std::optional<SteadyTime> deadline, std::stop_token sto
   const auto try_once = [&](double waited) {
     auto& c = core.impl->conn();
     WriteScope scope(c, *core.impl->files);
-    detail::FlatNesting flat(c);
+    detail::FlatScope flat(c);
     if (!core.cache->add(core.key, Value(), core.set_options())) return false;
     const double now = core.now();
     core.rows.drop_holders(c);  // records of an expired previous holder
@@ -80,7 +80,7 @@ void Lock::release() {
   auto& c = core.impl->conn();
   core.impl->freeing_space([&] {  // a release frees space: it works on a full disk too
     WriteScope scope(c, *core.impl->files);
-    detail::FlatNesting flat(c);
+    detail::FlatScope flat(c);
     if (!held_ || !owns_lock_row(core, c, me) || !core.cache->erase(core.key))
       throw NotHeld(describe(core, "release(): lock") +
                     " is not held by this object (never acquired, already released, its lease expired, or "
@@ -102,7 +102,7 @@ void Lock::renew(std::optional<double> expire) {
   auto& core = *core_;
   auto& c = core.impl->conn();
   WriteScope scope(c, *core.impl->files);
-  detail::FlatNesting flat(c);
+  detail::FlatScope flat(c);
   if (!held_ || !owns_lock_row(core, c, core.object_holder_id()) || !core.cache->touch(core.key, expire))
     throw NotHeld(describe(core, "renew(): lock") + " is not held by this object (its lease may have expired)");
   core.rows.set_expiry(c, expire ? std::optional<double>(core.now() + *expire) : std::nullopt);
@@ -147,7 +147,7 @@ bool RLock::acquire_until(std::optional<SteadyTime> deadline, std::stop_token st
   const auto try_once = [&](double waited) {
     auto& c = core.impl->conn();
     WriteScope scope(c, *core.impl->files);
-    detail::FlatNesting flat(c);
+    detail::FlatScope flat(c);
     const RLockState state = read_rlock(core);
     if (!(state.owner == me) && state.count != 0) return false;
     core.cache->set(core.key, Value::tuple({me, state.count + 1}), core.set_options());
@@ -172,7 +172,7 @@ void RLock::release() {
   std::int64_t left;
   {
     WriteScope scope(c, *core.impl->files);
-    detail::FlatNesting flat(c);
+    detail::FlatScope flat(c);
     const RLockState state = read_rlock(core);
     if (!(state.owner == Value(python_owner())) || state.count <= 0)
       throw NotHeld(describe(core, "release(): RLock") + " is not held by this thread (owner " +
@@ -194,7 +194,7 @@ void RLock::renew(std::optional<double> expire) {
   auto& core = *core_;
   auto& c = core.impl->conn();
   WriteScope scope(c, *core.impl->files);
-  detail::FlatNesting flat(c);
+  detail::FlatScope flat(c);
   const RLockState state = read_rlock(core);
   if (!(state.owner == Value(python_owner())) || state.count <= 0 || !core.cache->touch(core.key, expire))
     throw NotHeld(describe(core, "renew(): RLock") + " is not held by this thread");
@@ -229,7 +229,7 @@ bool BoundedSemaphore::acquire_until(std::optional<SteadyTime> deadline, std::st
   const auto try_once = [&](double waited) {
     auto& c = core.impl->conn();
     WriteScope scope(c, *core.impl->files);
-    detail::FlatNesting flat(c);
+    detail::FlatScope flat(c);
     bool present = false;
     const std::int64_t free = remaining_permits(core, bound_, present);
     if (free <= 0) return false;
@@ -255,7 +255,7 @@ void BoundedSemaphore::release() {
   auto& c = core.impl->conn();
   {
     WriteScope scope(c, *core.impl->files);
-    detail::FlatNesting flat(c);
+    detail::FlatScope flat(c);
     bool present = false;
     const std::int64_t free = remaining_permits(core, bound_, present);
     if (free >= bound_)
@@ -316,7 +316,7 @@ void Averager::add(double value) {
   auto& core = *core_;
   auto& c = core.impl->conn();
   WriteScope scope(c, *core.impl->files);
-  detail::FlatNesting flat(c);
+  detail::FlatScope flat(c);
   const auto [total, count] = read_average(core, core.cache->get(core.key));
   core.cache->set(core.key, Value::tuple({total + value, count + 1}), core.set_options());
   core.register_once(c, PrimitiveKind::Averager, std::nullopt);

@@ -46,7 +46,7 @@ class StateTransaction {
 
  private:
   WriteScope scope_;
-  detail::FlatNesting flat_;
+  detail::FlatScope flat_;
 
  public:
   const double now;
