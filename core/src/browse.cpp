@@ -101,7 +101,7 @@ KeyPage browse_keys(Cache& cache, const KeyQuery& query) {
   if (query.limit < 1 || query.limit > 100000)
     throw InvalidArgument("browse_keys: limit " + std::to_string(query.limit) + " is not between 1 and 100000");
   if (query.offset < 0) throw InvalidArgument("browse_keys: offset " + std::to_string(query.offset) + " is negative");
-  Cache::Impl& d = cache.impl();
+  Cache::Impl& d = detail::impl_of(cache);
   return d.with_context([&] {
     auto& c = d.conn();
     detail::ReadScope read(c);

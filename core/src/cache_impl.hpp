@@ -127,6 +127,15 @@ struct Cache::Impl {
   std::unique_ptr<detail::HistoryBuffer> history_;
 };
 
+namespace detail {
+// A Cache's internals, for the library's own modules (fanout, primitives,
+// inspection, browsing); not exported.
+struct CacheAccess {
+  static Cache::Impl& impl(Cache& cache) noexcept { return *cache.impl_; }
+};
+inline Cache::Impl& impl_of(Cache& cache) noexcept { return CacheAccess::impl(cache); }
+}  // namespace detail
+
 template <class F>
 decltype(auto) Cache::Impl::freeing_space(F&& change) {
   const bool own_transaction = !conn().tx().open();

@@ -87,7 +87,7 @@ void KeyIterator::fetch() {
 }
 
 void KeyIterator::fetch_batch() {
-  Cache::Impl& d = cache_->impl();
+  Cache::Impl& d = detail::impl_of(*cache_);
   auto& c = d.conn();
   d.with_context([&] {
     if (order_ == Order::RowidAscending || order_ == Order::RowidDescending) {
@@ -142,7 +142,7 @@ void KeyIterator::take(std::int64_t rowid, const detail::SqlScalar& key, std::in
   try {
     batch_.push_back(detail::decode_key(key, raw));
   } catch (const Error& e) {  // CorruptCache or UnsupportedValue: report the row, go on
-    skipped_->push_back({cache_->impl().db_path, "Cache", rowid, e.what()});
+    skipped_->push_back({detail::impl_of(*cache_).db_path, "Cache", rowid, e.what()});
   }
 }
 

@@ -208,7 +208,7 @@ FanoutCache::FanoutCache(std::filesystem::path directory, FanoutOptions options)
     Options peek_options;
     peek_options.read_only = true;
     Cache shard(dir_ / shard_name(number), peek_options);
-    if (auto n = shard.impl().extra_setting(kShardsSetting)) {
+    if (auto n = detail::impl_of(shard).extra_setting(kShardsSetting)) {
       if (recorded && *recorded != static_cast<std::size_t>(*n))
         throw CorruptCache("shards of " + dir_.string() + " record different shard counts (" +
                            std::to_string(*recorded) + " and " + std::to_string(*n) + ")");
@@ -249,7 +249,7 @@ FanoutCache::FanoutCache(std::filesystem::path directory, FanoutOptions options)
   }
   for (std::size_t i = 0; i < count; ++i) {
     shards_.push_back(std::make_unique<Cache>(dir_ / shard_name(i), per_shard));
-    auto& impl = shards_.back()->impl();
+    auto& impl = detail::impl_of(*shards_.back());
     if (!per_shard.read_only && impl.extra_setting(kShardsSetting) != static_cast<std::int64_t>(count))
       impl.put_extra_setting(kShardsSetting, static_cast<std::int64_t>(count));
   }
@@ -405,7 +405,7 @@ namespace {
 // The store time of a shard's newest (or oldest) unexpired row; std::nullopt
 // when it has none.
 std::optional<double> edge_store_time(Cache& shard, bool last) {
-  Cache::Impl& d = shard.impl();
+  Cache::Impl& d = detail::impl_of(shard);
   return d.with_context([&]() -> std::optional<double> {
     detail::Query q(d.conn(), last ? "SELECT store_time FROM Cache WHERE expire_time IS NULL OR expire_time >= ? "
                                      "ORDER BY rowid DESC LIMIT 1"

@@ -299,7 +299,7 @@ void create_schema(Connection& conn, const ResolvedSettings& settings,
     Query q(conn,
             "INSERT INTO diskcache_meta VALUES ('side_schema_version', ?) ON CONFLICT(key) DO UPDATE SET "
             "value = max(value, excluded.value)");
-    q.bind(1, std::int64_t{Cache::kSideSchemaVersion});
+    q.bind(1, std::int64_t{kSideSchemaVersion});
     q.run();
   }
   scope.commit();

@@ -9,6 +9,10 @@
 
 namespace diskcache::detail {
 
+// The version of this library's side tables (diskcache_meta's
+// side_schema_version): 2 added primitives, holders and history.
+inline constexpr int kSideSchemaVersion = 2;
+
 // Settings rows as stored; empty when the table does not exist yet.
 // Throws CorruptCache when cache.db is not a database.
 std::map<std::string, SqlScalar> read_settings(Connection& conn);

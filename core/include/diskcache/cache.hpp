@@ -74,6 +74,7 @@ class Cache;
 
 namespace detail {
 struct SqlScalar;
+struct CacheAccess;  // the library's own modules reach a Cache's internals through it
 // Runs `body` in `tx`: commits when it returns, rolls back when it throws.
 template <class Tx, class F>
 decltype(auto) commit_after(Tx tx, F&& body) {
@@ -449,18 +450,15 @@ class DISKCACHE_EXPORT Cache {
   // Every row of `space`, by name. Rows that do not decode are passed over
   // and appended to `skipped` (when given).
   std::vector<std::pair<Value, Value>> side_list(std::string_view space, SkippedRows* skipped = nullptr);
-  static constexpr int kSideSchemaVersion = 2;
 
   // Closes the calling thread's connection (reopened on next use).
   void close();
 
   struct Impl;
-  // Internal: for the library's own modules (fanout, primitives,
-  // inspection); not part of the API.
-  Impl& impl() noexcept { return *impl_; }
 
  private:
   friend class KeyIterator;
+  friend struct detail::CacheAccess;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -261,7 +261,7 @@ bool holds_python_rlock(std::string_view pickled) {
 
 std::vector<Found> collect(Cache& cache, const std::optional<Value>& only, bool find_python_rlocks,
                            SkippedRows* skipped) {
-  Cache::Impl& d = cache.impl();
+  Cache::Impl& d = detail::impl_of(cache);
   auto& c = d.conn();
   ReadScope read(c);
   const double now = d.now();
@@ -373,7 +373,7 @@ std::optional<PrimitiveInfo> inspect_primitive(Cache& cache, const Value& key, S
 RLockScan scan_python_rlocks(Cache& cache, std::int64_t after_rowid, std::int64_t max_rows,
                              SkippedRows* skipped) {
   if (max_rows < 1) throw InvalidArgument("scan_python_rlocks: max_rows must be at least 1");
-  auto& c = cache.impl().conn();
+  auto& c = detail::impl_of(cache).conn();
   ReadScope read(c);
   RLockScan out;
   std::int64_t last = after_rowid, rows = 0;
@@ -391,7 +391,7 @@ RLockScan scan_python_rlocks(Cache& cache, std::int64_t after_rowid, std::int64_
   q.bind(1, after_rowid).bind(2, last);
   while (q.step()) {
     if (!holds_python_rlock(q.blob(3))) continue;
-    read_row(cache.impl(), skipped, "Cache", q.int64(0),
+    read_row(detail::impl_of(cache), skipped, "Cache", q.int64(0),
              [&] { out.keys.push_back(detail::decode_key(SqlScalar::column(q, 1), q.int64(2))); });
   }
   out.next_rowid = rows == max_rows ? last : 0;
@@ -401,7 +401,7 @@ RLockScan scan_python_rlocks(Cache& cache, std::int64_t after_rowid, std::int64_
 void register_primitive(Cache& cache, const Value& key, PrimitiveKind kind, std::optional<std::int64_t> bound) {
   if (kind == PrimitiveKind::Semaphore && (!bound || *bound < 1))
     throw InvalidArgument("registering a semaphore needs its bound (at least 1)");
-  Cache::Impl& d = cache.impl();
+  Cache::Impl& d = detail::impl_of(cache);
   d.require_writable("register_primitive");
   detail::PrimitiveRows rows(d, key);
   WriteScope scope(d.conn(), *d.files);
@@ -411,7 +411,7 @@ void register_primitive(Cache& cache, const Value& key, PrimitiveKind kind, std:
 
 ForceReleaseResult force_release(Cache& cache, const Value& key, bool force,
                                  const std::optional<std::string>& holder_id) {
-  Cache::Impl& d = cache.impl();
+  Cache::Impl& d = detail::impl_of(cache);
   d.require_writable("force_release");
   auto& c = d.conn();
   detail::PrimitiveRows rows(d, key);
@@ -496,11 +496,11 @@ ForceReleaseResult force_release(Cache& cache, const Value& key, bool force,
   return ForceReleaseResult::Released;
 }
 
-void flush_history(Cache& cache) noexcept { detail::HistoryBuffer::flush_all(cache.impl()); }
+void flush_history(Cache& cache) noexcept { detail::HistoryBuffer::flush_all(detail::impl_of(cache)); }
 
 std::vector<HistoryEvent> primitive_history(Cache& cache, std::int64_t after_id, std::size_t limit,
                                             SkippedRows* skipped) {
-  Cache::Impl& d = cache.impl();
+  Cache::Impl& d = detail::impl_of(cache);
   detail::HistoryBuffer::flush_all(d);  // this process's own events are visible to it at once
   auto& c = d.conn();
   std::vector<HistoryEvent> out;

@@ -155,7 +155,7 @@ std::atomic<std::uint64_t> g_next_serial{1};
 }
 
 PrimitiveCore::PrimitiveCore(Cache& c, Value k, PrimitiveOptions o)
-    : cache(&c), impl(&c.impl()), key(std::move(k)), options(std::move(o)), rows(*impl, key),
+    : cache(&c), impl(&impl_of(c)), key(std::move(k)), options(std::move(o)), rows(*impl, key),
       released_slot(rows.slot()), serial(g_next_serial.fetch_add(1)) {}
 
 void PrimitiveCore::register_once(Connection& c, PrimitiveKind kind, std::optional<std::int64_t> bound) {
