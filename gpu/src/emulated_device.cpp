@@ -44,13 +44,13 @@ class EmulatedEvent final : public Event {
   bool done_ = false;
 };
 
-// Runs host functions one at a time, in the order streams reach them: one
-// blocked function holds back every stream's host functions, as it may on
-// CUDA.
-class HostFunctionThread {
+// A thread running queued operations in order, calling `before_each` first
+// if given; destroying it runs what is queued first (like cudaStreamDestroy).
+class OrderedWorker {
  public:
-  HostFunctionThread() : worker_([this] { run(); }) {}
-  ~HostFunctionThread() {
+  explicit OrderedWorker(std::function<void()> before_each = {})
+      : before_each_(std::move(before_each)), worker_([this] { run(); }) {}
+  ~OrderedWorker() {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
@@ -58,60 +58,11 @@ class HostFunctionThread {
     }
     worker_.join();
   }
-  // Runs `fn` on the host-function thread and returns once it has returned.
-  void call(const std::function<void()>& fn) {
-    std::promise<void> returned;
-    {
-      std::lock_guard lock(mu_);
-      queue_.push_back([&] {
-        fn();
-        returned.set_value();
-      });
-      cv_.notify_all();
-    }
-    returned.get_future().wait();
-  }
-
- private:
-  void run() {
-    while (true) {
-      std::function<void()> op;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        op = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      op();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;  // guarded by mu_
-  bool stopping_ = false;                    // guarded by mu_
-  std::thread worker_;
-};
-
-class EmulatedStream final : public Stream {
- public:
-  EmulatedStream(std::chrono::microseconds max_delay, std::uint64_t seed, std::shared_ptr<HostFunctionThread> host)
-      : max_delay_(max_delay), random_(seed), host_(std::move(host)), worker_([this] { run(); }) {}
-  ~EmulatedStream() override {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-      cv_.notify_all();
-    }
-    worker_.join();  // runs what is queued first: like cudaStreamDestroy
-  }
   void enqueue(std::function<void()> op) {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(op));
     cv_.notify_all();
   }
-  HostFunctionThread& host_functions() { return *host_; }
 
  private:
   void run() {
@@ -124,22 +75,58 @@ class EmulatedStream final : public Stream {
         op = std::move(queue_.front());
         queue_.pop_front();
       }
-      if (max_delay_.count() > 0) {
-        std::uniform_int_distribution<std::int64_t> pick(0, max_delay_.count());
-        std::this_thread::sleep_for(std::chrono::microseconds(pick(random_)));
-      }
+      if (before_each_) before_each_();
       op();
     }
+  }
+
+  std::function<void()> before_each_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;  // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
+  std::thread worker_;                       // last: starts once the rest is built
+};
+
+// Runs host functions one at a time, in the order streams reach them: one
+// blocked function holds back every stream's host functions, as it may on
+// CUDA.
+class HostFunctionThread {
+ public:
+  // Runs `fn` on the host-function thread and returns once it has returned.
+  void call(const std::function<void()>& fn) {
+    std::promise<void> returned;
+    worker_.enqueue([&] {
+      fn();
+      returned.set_value();
+    });
+    returned.get_future().wait();
+  }
+
+ private:
+  OrderedWorker worker_;
+};
+
+// A stream: its own worker, sleeping a seeded random time (up to
+// max_delay) before each operation.
+class EmulatedStream final : public Stream {
+ public:
+  EmulatedStream(std::chrono::microseconds max_delay, std::uint64_t seed, std::shared_ptr<HostFunctionThread> host)
+      : max_delay_(max_delay), random_(seed), host_(std::move(host)), worker_([this] { random_delay(); }) {}
+  void enqueue(std::function<void()> op) { worker_.enqueue(std::move(op)); }
+  HostFunctionThread& host_functions() { return *host_; }
+
+ private:
+  void random_delay() {
+    if (max_delay_.count() <= 0) return;
+    std::uniform_int_distribution<std::int64_t> pick(0, max_delay_.count());
+    std::this_thread::sleep_for(std::chrono::microseconds(pick(random_)));
   }
 
   std::chrono::microseconds max_delay_;
   std::mt19937_64 random_;  // used by the worker only
   std::shared_ptr<HostFunctionThread> host_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;  // guarded by mu_
-  bool stopping_ = false;                    // guarded by mu_
-  std::thread worker_;
+  OrderedWorker worker_;  // last: destroyed first, running what is queued
 };
 
 class EmulatedDevice final : public Device {
