@@ -99,7 +99,7 @@ Cache::Impl::Impl(std::filesystem::path directory, Options opts)
   }
   refuse_special_database_files(dir);
   if (options.max_read_bytes < 0) throw InvalidArgument("max_read_bytes must not be negative");
-  files = std::make_unique<detail::ValueFiles>(dir, options.durable, options.max_read_bytes);
+  files = std::make_unique<detail::ValueFiles>(dir, options.durable, options.max_read_bytes, options.file_layer);
   initialise();
 }
 

@@ -11,6 +11,7 @@
 #include <ostream>
 
 #include "cache_impl.hpp"
+#include "diskcache/file_layer.hpp"
 #include "diskcache/error.hpp"
 
 namespace diskcache {
@@ -334,6 +335,7 @@ std::optional<ValueReader> Cache::open_value(const Value& key) {
     if (row->mode == detail::kModeBinary || row->mode == detail::kModeText) {
       if (!row->filename) throw CorruptCache("file-backed value has no filename");
       reader.fd_ = d.files->open_sized(*row->filename, row->size);
+      reader.layer_ = d.files->layer();
       if (reader.fd_ < 0) return std::nullopt;  // deleted meanwhile: a miss
       reader.path_ = d.files->full_path(*row->filename);
       reader.size_ = row->size;
@@ -350,6 +352,7 @@ std::optional<ValueReader> Cache::open_value(const Value& key) {
 
 ValueReader::ValueReader(ValueReader&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
+      layer_(std::move(other.layer_)),
       inline_(std::move(other.inline_)),
       path_(std::move(other.path_)),
       size_(other.size_),
@@ -359,6 +362,7 @@ ValueReader& ValueReader::operator=(ValueReader&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
+    layer_ = std::move(other.layer_);
     inline_ = std::move(other.inline_);
     path_ = std::move(other.path_);
     size_ = other.size_;
@@ -387,7 +391,7 @@ std::size_t ValueReader::read_at(void* out, std::size_t n, std::int64_t offset) 
   }
   std::size_t got = 0;
   while (got < n) {
-    const ssize_t r = ::pread(fd_, static_cast<char*>(out) + got, n - got, offset + static_cast<off_t>(got));
+    const std::int64_t r = layer_->pread(fd_, static_cast<char*>(out) + got, n - got, offset + static_cast<std::int64_t>(got));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) throw IoError("read " + path_ + ": " + std::strerror(errno), errno);
     if (r == 0) throw CorruptCache("value file " + path_ + " shrank while being read");

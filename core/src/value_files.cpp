@@ -69,18 +69,18 @@ bool is_hex(std::string_view s) {
 }
 
 // Opens (creating when asked) a subfolder without following symlinks.
-int open_dir_at(int parent, const char* name, bool create) {
+int open_dir_at(FileLayer& layer, int parent, const char* name, bool create) {
   const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  const int fd = ::openat(parent, name, flags);
+  const int fd = layer.openat(parent, name, flags, 0);
   if (fd >= 0 || errno != ENOENT || !create) return fd;
-  if (::mkdirat(parent, name, 0755) != 0 && errno != EEXIST) return -1;
-  return ::openat(parent, name, flags);
+  if (layer.mkdirat(parent, name, 0755) != 0 && errno != EEXIST) return -1;
+  return layer.openat(parent, name, flags, 0);
 }
 
 // Writes all of `data`; 0, or the errno of the write that failed.
-int write_all(int fd, std::string_view data) {
+int write_all(FileLayer& layer, int fd, std::string_view data) {
   while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
+    const std::int64_t n = layer.write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno;
@@ -103,8 +103,9 @@ const char* file_kind(unsigned mode) noexcept {
   return "of an unknown kind";
 }
 
-ValueFiles::ValueFiles(const std::filesystem::path& directory, bool durable, std::int64_t max_read)
-    : dir_(directory), durable_(durable), max_read_(max_read) {
+ValueFiles::ValueFiles(const std::filesystem::path& directory, bool durable, std::int64_t max_read,
+                       std::shared_ptr<FileLayer> layer)
+    : layer_(layer ? std::move(layer) : FileLayer::system()), dir_(directory), durable_(durable), max_read_(max_read) {
   dir_fd_ = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd_ < 0) throw_errno("open directory " + directory.string(), errno);
 }
@@ -148,8 +149,8 @@ std::shared_ptr<const ValueFiles::Folder> ValueFiles::take_folder(const Folder* 
     auto folder = std::make_shared<Folder>();
     folder->top = prefix.substr(0, 2);
     folder->sub = prefix.substr(2, 2);
-    folder->top_fd.reset(open_dir_at(dir_fd_, folder->top.c_str(), true));
-    folder->sub_fd.reset(folder->top_fd.get() >= 0 ? open_dir_at(folder->top_fd.get(), folder->sub.c_str(), true) : -1);
+    folder->top_fd.reset(open_dir_at(*layer_, dir_fd_, folder->top.c_str(), true));
+    folder->sub_fd.reset(folder->top_fd.get() >= 0 ? open_dir_at(*layer_, folder->top_fd.get(), folder->sub.c_str(), true) : -1);
     if (folder->sub_fd.get() < 0) {
       const int err = errno;
       folder_.reset();
@@ -171,7 +172,7 @@ std::string ValueFiles::write_chunks(const std::function<std::string_view()>& ne
   Fd file_fd;
   for (int attempt = 0;; ++attempt) {
     folder = take_folder(folder.get());
-    file_fd.reset(::openat(folder->sub_fd.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    file_fd.reset(layer_->openat(folder->sub_fd.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (file_fd.get() >= 0) break;
     const int err = errno;
     if (err != ENOENT || attempt == 9)
@@ -188,21 +189,21 @@ std::string ValueFiles::write_chunks(const std::function<std::string_view()>& ne
   try {
     size = 0;
     for (std::string_view chunk = next_chunk(); !chunk.empty(); chunk = next_chunk()) {
-      if (const int err = write_all(file_fd.get(), chunk)) throw_errno("write " + full_path(name), err);
+      if (const int err = write_all(*layer_, file_fd.get(), chunk)) throw_errno("write " + full_path(name), err);
       size += static_cast<std::int64_t>(chunk.size());
     }
-    if (durable_ && ::fsync(file_fd.get()) != 0) fail("fsync ");
-    if (::close(file_fd.release()) != 0) fail("close ");
-    if (::renameat(sub_fd, temp.c_str(), sub_fd, final_leaf.c_str()) != 0) fail("rename into ");
+    if (durable_ && layer_->fsync(file_fd.get()) != 0) fail("fsync ");
+    if (layer_->close(file_fd.release()) != 0) fail("close ");
+    if (layer_->renameat(sub_fd, temp.c_str(), sub_fd, final_leaf.c_str()) != 0) fail("rename into ");
     if (durable_) {
       for (int fd : {sub_fd, folder->top_fd.get(), dir_fd_})
-        if (::fsync(fd) != 0) fail("fsync folder of ");
+        if (layer_->fsync(fd) != 0) fail("fsync folder of ");
     }
   } catch (...) {
-    ::unlinkat(sub_fd, temp.c_str(), 0);
-    ::unlinkat(sub_fd, final_leaf.c_str(), 0);
-    ::unlinkat(folder->top_fd.get(), folder->sub.c_str(), AT_REMOVEDIR);
-    ::unlinkat(dir_fd_, folder->top.c_str(), AT_REMOVEDIR);
+    layer_->unlinkat(sub_fd, temp.c_str(), 0);
+    layer_->unlinkat(sub_fd, final_leaf.c_str(), 0);
+    layer_->unlinkat(folder->top_fd.get(), folder->sub.c_str(), AT_REMOVEDIR);
+    layer_->unlinkat(dir_fd_, folder->top.c_str(), AT_REMOVEDIR);
     throw;
   }
   return name;
@@ -217,14 +218,16 @@ int ValueFiles::open_file(const std::string& name, struct stat& st) {
   // DISKCACHE_NO_OPENAT2=1 forces the walk (tests run the safety suite both ways).
   static std::atomic<bool> have_openat2{std::getenv("DISKCACHE_NO_OPENAT2") == nullptr};
   int fd = -1;
-  if (have_openat2.load(std::memory_order_relaxed)) {
+  // openat2 resolves the whole name in the kernel; an injected layer sees
+  // every component opened one by one instead.
+  if (layer_ == FileLayer::system() && have_openat2.load(std::memory_order_relaxed)) {
     open_how how{};
     how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;  // a FIFO planted here must not block the open
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
     fd = static_cast<int>(::syscall(SYS_openat2, dir_fd_, name.c_str(), &how, sizeof how));
     if (fd < 0 && (errno == ENOSYS || errno == EPERM)) have_openat2 = false;  // EPERM: seccomp filters
   }
-  if (fd < 0 && !have_openat2.load(std::memory_order_relaxed)) fd = open_by_walk(name);
+  if (fd < 0 && (layer_ != FileLayer::system() || !have_openat2.load(std::memory_order_relaxed))) fd = open_by_walk(name);
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT) return -1;
@@ -245,10 +248,10 @@ int ValueFiles::open_by_walk(const std::string& name) {
   const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   int fd = -1, err = 0;
   {
-    Fd top(::openat(dir_fd_, name.substr(0, 2).c_str(), flags));
-    Fd sub(top.get() >= 0 ? ::openat(top.get(), name.substr(3, 2).c_str(), flags) : -1);
+    Fd top(layer_->openat(dir_fd_, name.substr(0, 2).c_str(), flags, 0));
+    Fd sub(top.get() >= 0 ? layer_->openat(top.get(), name.substr(3, 2).c_str(), flags, 0) : -1);
     if (sub.get() >= 0)
-      fd = ::openat(sub.get(), name.substr(6).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+      fd = layer_->openat(sub.get(), name.substr(6).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
     err = errno;
   }
   errno = err;  // closing the folders must not clobber the caller's errno
@@ -282,7 +285,7 @@ std::optional<std::string> ValueFiles::read(const std::string& name, std::int64_
 #endif
   std::size_t got = 0;
   while (got < data.size()) {
-    const ssize_t n = ::read(fd.get(), data.data() + got, data.size() - got);
+    const std::int64_t n = layer_->read(fd.get(), data.data() + got, data.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw_errno("read " + full_path(name), errno);
     if (n == 0) throw CorruptCache("value file " + full_path(name) + " shrank while being read");
@@ -297,7 +300,7 @@ bool ValueFiles::read_to(const std::string& name, std::int64_t expected_size, st
   const std::string path = full_path(name);
   std::string buf(1 << 20, '\0');
   while (true) {
-    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    const std::int64_t n = layer_->read(fd.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw_errno("read " + path, errno);
     if (n == 0) break;
@@ -321,17 +324,17 @@ void ValueFiles::remove(const std::string& name, bool prune_folders) noexcept {
     top = current->top_fd.get();
     sub = current->sub_fd.get();
   } else {
-    opened_top.reset(open_dir_at(dir_fd_, top_name.c_str(), false));
+    opened_top.reset(open_dir_at(*layer_, dir_fd_, top_name.c_str(), false));
     if (opened_top.get() < 0) return;
-    opened_sub.reset(open_dir_at(opened_top.get(), sub_name.c_str(), false));
+    opened_sub.reset(open_dir_at(*layer_, opened_top.get(), sub_name.c_str(), false));
     if (opened_sub.get() < 0) return;
     top = opened_top.get();
     sub = opened_sub.get();
   }
-  ::unlinkat(sub, name.substr(6).c_str(), 0);
+  layer_->unlinkat(sub, name.substr(6).c_str(), 0);
   if (!prune_folders) return;
-  ::unlinkat(top, sub_name.c_str(), AT_REMOVEDIR);  // fails while not empty: fine
-  ::unlinkat(dir_fd_, top_name.c_str(), AT_REMOVEDIR);
+  layer_->unlinkat(top, sub_name.c_str(), AT_REMOVEDIR);  // fails while not empty: fine
+  layer_->unlinkat(dir_fd_, top_name.c_str(), AT_REMOVEDIR);
 }
 
 std::int64_t ValueFiles::file_size(const std::string& name) {

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "diskcache/file_layer.hpp"
+
 struct stat;
 
 namespace diskcache::detail {
@@ -26,8 +28,9 @@ class ValueFiles {
  public:
   // Opens `directory` (which must exist). `durable`: fsync each file and its
   // folders before returning from a write. `max_read`: the most bytes read()
-  // loads into memory.
-  ValueFiles(const std::filesystem::path& directory, bool durable, std::int64_t max_read);
+  // loads into memory. `layer`: the file operations (null: the system's).
+  ValueFiles(const std::filesystem::path& directory, bool durable, std::int64_t max_read,
+             std::shared_ptr<FileLayer> layer = nullptr);
   ~ValueFiles();
   ValueFiles(const ValueFiles&) = delete;
   ValueFiles& operator=(const ValueFiles&) = delete;
@@ -68,6 +71,7 @@ class ValueFiles {
   // Size in bytes of a value file, or -1 when missing (check()).
   std::int64_t file_size(const std::string& name);
   std::string full_path(const std::string& name) const;
+  const std::shared_ptr<FileLayer>& layer() const noexcept { return layer_; }
 
  private:
   int open_file(const std::string& name, struct stat& st);  // -1 when missing; `st` of the open file
@@ -79,6 +83,7 @@ class ValueFiles {
   struct Folder;
   std::shared_ptr<const Folder> take_folder(const Folder* gone);
 
+  std::shared_ptr<FileLayer> layer_;
   std::mutex folder_mu_;
   std::shared_ptr<const Folder> folder_;  // guarded by folder_mu_
   int folder_uses_ = 0;  // guarded by folder_mu_

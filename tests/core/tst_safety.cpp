@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <QtTest>
+#include <cstring>
 #include <fstream>
 
 #include "diskcache/cache.hpp"
 #include "diskcache/error.hpp"
+#include "faulty_files.hpp"
 #include "test_support.hpp"
 
 using namespace diskcache;
@@ -244,6 +246,66 @@ class TestSafety : public QObject {
     std::ofstream(tmp_.path().toStdString() + "/plainfile") << "x";
     const std::string msg = message_of<IoError>([&] { Cache c(tmp_.path().toStdString() + "/plainfile/cache"); });
     QVERIFY2(msg.find("plainfile") != std::string::npos, msg.c_str());
+  }
+
+  // Issue 23.7: failures injected through Options::file_layer (no
+  // LD_PRELOAD): each names the errno, the key and the directory, keeps the
+  // old value and leaves no file behind.
+  void file_layer_failures_name_the_key_and_lose_nothing_data() {
+    QTest::addColumn<QString>("operation");
+    QTest::addColumn<int>("err");
+    QTest::newRow("write ENOSPC") << "write" << ENOSPC;
+    QTest::newRow("write EIO") << "write" << EIO;
+    QTest::newRow("create EACCES") << "create" << EACCES;
+    QTest::newRow("fsync EIO (durable)") << "fsync" << EIO;
+  }
+  void file_layer_failures_name_the_key_and_lose_nothing() {
+    QFETCH(QString, operation);
+    QFETCH(int, err);
+    const std::string dir = fresh();
+    auto faults = std::make_shared<FaultyFiles>();
+    Cache cache(dir, Options{.settings = {.min_file_size = 1024}, .durable = true, .file_layer = faults});
+    const std::string old_value(50000, 'o');
+    cache.set("big", Value(Bytes(old_value)));
+    (operation == "write" ? faults->write_errno : operation == "create" ? faults->create_errno : faults->fsync_errno) =
+        err;
+    try {
+      cache.set("big", Value(Bytes(std::string(60000, 'n'))));
+      QFAIL("the injected failure was not reported");
+    } catch (const IoError& e) {
+      const std::string message = e.what();
+      QCOMPARE(e.error_code(), err);
+      QVERIFY2(message.find(std::strerror(err)) != std::string::npos, e.what());
+      QVERIFY2(message.find("'big'") != std::string::npos && message.find(dir) != std::string::npos, e.what());
+    }
+    QVERIFY(faults->failures > 0);
+    faults->write_errno = faults->create_errno = faults->fsync_errno = 0;
+    QCOMPARE(cache.get("big")->as_bytes().data, old_value);
+    QVERIFY(files_named(dir, ".tmp").empty());
+    const auto warnings = cache.check();
+    QVERIFY2(warnings.empty(), warnings.empty() ? "" : warnings[0].c_str());
+  }
+
+  // A read failure of a value file (get, and a streaming reader) names the file.
+  void file_layer_read_failures_are_reported() {
+    const std::string dir = fresh();
+    auto faults = std::make_shared<FaultyFiles>();
+    Cache cache(dir, Options{.settings = {.min_file_size = 1024}, .file_layer = faults});
+    cache.set("big", Value(Bytes(std::string(50000, 'r'))));
+    auto reader = cache.open_value("big");
+    faults->read_errno = EIO;
+    try {
+      cache.get("big");
+      QFAIL("the injected read failure was not reported");
+    } catch (const IoError& e) {
+      QCOMPARE(e.error_code(), EIO);
+      QVERIFY2(std::string(e.what()).find(".val") != std::string::npos, e.what());
+    }
+    char piece[100];
+    QVERIFY_THROWS_EXCEPTION(IoError, reader->read(piece, sizeof piece));
+    faults->read_errno = 0;
+    QCOMPARE(reader->read(piece, sizeof piece), sizeof piece);
+    QCOMPARE(cache.get("big")->as_bytes().size(), std::size_t(50000));
   }
 
   void full_disk_loses_nothing() {

@@ -3,7 +3,6 @@
 // injected at the file layer, the staging pool's reference counts and the
 // published statistics. Built twice: against the emulated device (always)
 // and, with DISKCACHE_TEST_CUDA, against a real GPU (skipped without one).
-#include <dlfcn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include "diskcache/gpu/emulated_device.hpp"
 #include "diskcache/gpu/offloader.hpp"
 #include "diskcache/gpu/staging_pool.hpp"
+#include "faulty_files.hpp"
 
 using namespace diskcache;
 using namespace diskcache::gpu;
@@ -76,9 +76,6 @@ std::string stored_bytes(Cache& cache, const Value& key) {
   return v ? v->as_bytes().data : std::string("<missing>");
 }
 
-// The preloaded fault shim (tests/support/fault_shim.c), if present.
-using ArmFn = void (*)(int, int, const char*);
-ArmFn fault_shim() { return reinterpret_cast<ArmFn>(dlsym(RTLD_DEFAULT, "dc_fault_arm")); }
 
 template <class E>
 std::string error_of(const Ticket& ticket) {
@@ -472,24 +469,21 @@ class TestGpu : public QObject {
     QFETCH(int, write_errno);
     QFETCH(int, create_errno);
     QFETCH(QString, expected);
-    ArmFn arm = fault_shim();
-    if (!arm) {
-      if (qEnvironmentVariableIsSet("DC_FAULT_SHIM_OPTIONAL")) QSKIP("fault shim not preloaded in this build");
-      QFAIL("the fault shim is not preloaded (LD_PRELOAD=libdc_fault_shim.so)");
-    }
     auto device = make_device();
     const std::string dir = fresh();
-    Cache cache(dir);
+    auto faults = std::make_shared<test_support::FaultyFiles>();
+    Cache cache(dir, Options{.file_layer = faults});
     cache.set("kept", Value(Bytes(std::string(100000, 'k'))));
     Offloader offloader(*device, cache, {.block_bytes = 1 << 16});
     auto stream = device->create_stream();
     const std::string data = random_bytes(300000, 5);
     DeviceBuffer src(*device, data.size());
     upload(*device, *stream, src, data);
-    arm(write_errno, create_errno, dir.c_str());
+    faults->write_errno = write_errno;
+    faults->create_errno = create_errno;
     Ticket failed = offloader.offload("kept", src.data, data.size(), *stream);
     const std::string message = error_of<IoError>(failed);
-    arm(0, 0, "");
+    faults->write_errno = faults->create_errno = 0;
     QVERIFY2(message.find(expected.toStdString()) != std::string::npos, message.c_str());
     QVERIFY2(message.find(dir) != std::string::npos, message.c_str());
     QVERIFY(stored_bytes(cache, "kept") == std::string(100000, 'k'));  // the old value survives

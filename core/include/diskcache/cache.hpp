@@ -71,6 +71,7 @@ struct DISKCACHE_EXPORT MemoizeOptions {
 };
 
 class Cache;
+class FileLayer;
 
 namespace detail {
 struct SqlScalar;
@@ -288,6 +289,7 @@ class DISKCACHE_EXPORT ValueReader {
   friend class Cache;
   ValueReader() = default;
   int fd_ = -1;          // file-backed value
+  std::shared_ptr<FileLayer> layer_;  // reads fd_
   std::string inline_;   // value kept in the database row
   std::string path_;     // for messages
   std::int64_t size_ = 0, pos_ = 0;

@@ -6,6 +6,7 @@
 #include "diskcache/deque.hpp"
 #include "diskcache/error.hpp"
 #include "diskcache/fanout.hpp"
+#include "diskcache/file_layer.hpp"
 #include "diskcache/index.hpp"
 #include "diskcache/browse.hpp"
 #include "diskcache/inspect.hpp"

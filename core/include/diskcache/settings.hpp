@@ -8,6 +8,7 @@
 #include "diskcache/export.hpp"
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -15,6 +16,8 @@
 #include <string_view>
 
 namespace diskcache {
+
+class FileLayer;
 
 enum class EvictionPolicy {
   LeastRecentlyStored,  // 'least-recently-stored' (Python's default)
@@ -73,6 +76,9 @@ struct DISKCACHE_EXPORT Options {
   // A row's size must also match its file, so a hostile row cannot make a
   // call allocate more than the file holds.
   std::int64_t max_read_bytes = std::int64_t{1} << 30;
+  // The file operations behind value files (diskcache/file_layer.hpp);
+  // null: the system's. For injecting failures or delays.
+  std::shared_ptr<FileLayer> file_layer;
 };
 
 }  // namespace diskcache
