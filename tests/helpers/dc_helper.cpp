@@ -264,11 +264,14 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
     }
-    if (cmd == "cycle" && argc == 4) {  // one lock/unlock, then stays alive without writing its history itself
+    if (cmd == "cycle" && argc == 4) {  // two lock/unlock 300 ms apart, then stays alive, writing no history itself
       Cache cache(argv[2]);
       Lock lock(cache, argv[3]);
-      lock.lock();
-      lock.unlock();
+      for (int i = 0; i < 2; ++i) {
+        if (i) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        lock.lock();
+        lock.unlock();
+      }
       std::puts("done");
       std::fflush(stdout);
       while (true) std::this_thread::sleep_for(std::chrono::seconds(1));

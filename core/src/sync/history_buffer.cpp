@@ -76,13 +76,14 @@ void HistoryBuffer::add(std::vector<PendingEvent> events) {
   if (events.empty()) return;
   std::lock_guard lock(mu_);
   start_if_needed();
-  if (pending_.empty())
+  const bool was_empty = pending_.empty();  // the flushing thread waits for a first event
+  if (was_empty)
     pending_ = std::move(events);
   else
     pending_.insert(pending_.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
   if (pending_.size() > kMaxPending)
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_.size() - kMaxPending));
-  if (pending_.size() == events.size() || pending_.size() >= kMaxPending / 4) cv_.notify_all();
+  if (was_empty || pending_.size() >= kMaxPending / 4) cv_.notify_all();
 }
 
 void HistoryBuffer::flush() noexcept { write_pending(); }
