@@ -17,8 +17,9 @@ namespace {
 // under the mutex, and unregisters under it before it goes away.
 std::mutex g_registry_mu;
 std::vector<HistoryBuffer*>& registry() {
-  static std::vector<HistoryBuffer*> buffers;  // guarded by g_registry_mu
-  return buffers;
+  // Never destroyed: a Cache destroyed during exit still unregisters.
+  static auto* buffers = new std::vector<HistoryBuffer*>;  // guarded by g_registry_mu
+  return *buffers;
 }
 
 std::pair<std::uint64_t, std::uint64_t> identity_of(const std::filesystem::path& dir) {
