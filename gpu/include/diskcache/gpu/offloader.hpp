@@ -13,9 +13,10 @@
 //     the value is opened now (a missing key, a non-bytes value or a size
 //     other than `bytes` fails the ticket before anything is queued, so dst
 //     is never partly written by them); the load stream waits on an event
-//     recorded on `consumer` now (dst may still be in use there); the I/O
-//     thread reads each chunk into a staging block, the load stream copies it
-//     host->device, and the block is reused only after that copy finished.
+//     recorded on `consumer` now (dst may still be in use there); two reader
+//     threads (one per staging block) read the chunks into their blocks, the
+//     load stream copies each host->device once it was read, and a block is
+//     refilled only after that copy finished.
 //     `consumer` is made to wait on ticket.source_free (here: "dst is
 //     filled"), so its later work sees the data; ticket.done completes after
 //     the last copy. A read error part-way fails the ticket and leaves dst's
