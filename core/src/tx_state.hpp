@@ -55,7 +55,9 @@ class WriteScope {
  public:
   // `new_file`: a value file written for this change; removed if BEGIN fails.
   WriteScope(Connection& conn, ValueFiles& files, const std::optional<std::string>& new_file = std::nullopt);
-  // A change that writes no value files (schema, side tables).
+  // A change that writes no value files (schema, side tables); as the
+  // outermost scope it removes none either, so it must not enclose scopes
+  // that write or replace value files.
   explicit WriteScope(Connection& conn);
   ~WriteScope();
   WriteScope(const WriteScope&) = delete;

@@ -270,6 +270,34 @@ class TestPrimitives : public QObject {
     }
   }
 
+  // A thread reading history flushes the other handles' buffers without
+  // holding the process-wide registry of buffers: otherwise a thread whose
+  // transaction makes a handle's first event (so registers its buffer) waits
+  // for that reader, which waits for a flush, which waits for that very
+  // transaction, until the busy timeouts run out (40 s here).
+  void reading_history_never_holds_up_a_first_event() {
+    const std::string dir = fresh();
+    const Options options{.timeout = std::chrono::seconds(20)};
+    Cache pending(dir, options), fresh_handle(dir, options);
+    Lock first(pending, "P");
+    first.lock();
+    first.unlock();  // two events held back; the flushing thread writes them after 50 ms
+    Transaction tx = fresh_handle.transact();  // holds the write lock: that flush waits
+    std::this_thread::sleep_for(150ms);
+    std::thread reader([&] { (void)primitive_history(pending); });  // waits for that flush
+    std::this_thread::sleep_for(150ms);
+    const auto start = std::chrono::steady_clock::now();
+    Lock second(fresh_handle, "F");
+    second.lock();  // fresh_handle's first event, inside the transaction
+    second.unlock();
+    const auto took = std::chrono::steady_clock::now() - start;
+    tx.commit();
+    reader.join();
+    QVERIFY2(took < 5s, qPrintable(QString("a first event waited %1 s for a history reader")
+                                       .arg(std::chrono::duration<double>(took).count())));
+    QCOMPARE(primitive_history(pending).size(), std::size_t(4));
+  }
+
   // A forked child neither writes nor loses its parent's held-back events:
   // each event appears once, written by the process that made it.
   void history_after_fork_is_written_once() {

@@ -13,13 +13,19 @@ namespace diskcache::detail {
 namespace {
 
 // Every live buffer of the process, so that any handle's read flushes all
-// handles' events on the same database. A buffer is flushed from here only
-// under the mutex, and unregisters under it before it goes away.
-std::mutex g_registry_mu;
-std::vector<HistoryBuffer*>& registry() {
-  // Never destroyed: a Cache destroyed during exit still unregisters.
-  static auto* buffers = new std::vector<HistoryBuffer*>;  // guarded by g_registry_mu
-  return *buffers;
+// handles' events on the same database. flush_all borrows the buffers it
+// flushes and holds the mutex only to pick and return them (a flush may wait
+// for the database, and a thread registering a buffer may hold its write
+// lock); a buffer unregisters, and waits until no flush borrows it, before it
+// goes away.
+struct Registry {
+  std::mutex mu;
+  std::condition_variable returned;
+  std::vector<HistoryBuffer*> buffers;  // guarded by mu
+};
+Registry& registry() {
+  static auto* registry = new Registry;  // never destroyed: a Cache destroyed during exit still unregisters
+  return *registry;
 }
 
 std::pair<std::uint64_t, std::uint64_t> identity_of(const std::filesystem::path& dir) {
@@ -32,22 +38,37 @@ std::pair<std::uint64_t, std::uint64_t> identity_of(const std::filesystem::path&
 
 HistoryBuffer::HistoryBuffer(Cache::Impl& impl) : impl_(impl), fork_generation_(detail::fork_generation()) {
   std::tie(device_, inode_) = identity_of(impl.dir);
-  std::lock_guard lock(g_registry_mu);
-  registry().push_back(this);
+  Registry& r = registry();
+  std::lock_guard lock(r.mu);
+  r.buffers.push_back(this);
 }
 
 void HistoryBuffer::flush_all(const Cache::Impl& impl) noexcept {
   const auto [device, inode] = identity_of(impl.dir);
-  std::lock_guard lock(g_registry_mu);
-  for (HistoryBuffer* buffer : registry())
-    if (buffer->device_ == device && buffer->inode_ == inode) buffer->flush();
+  Registry& r = registry();
+  std::vector<HistoryBuffer*> borrowed;
+  {
+    std::lock_guard lock(r.mu);
+    for (HistoryBuffer* buffer : r.buffers)
+      if (buffer->device_ == device && buffer->inode_ == inode) {
+        ++buffer->borrowed_;
+        borrowed.push_back(buffer);
+      }
+  }
+  for (HistoryBuffer* buffer : borrowed) buffer->flush();
+  {
+    std::lock_guard lock(r.mu);
+    for (HistoryBuffer* buffer : borrowed) --buffer->borrowed_;
+  }
+  r.returned.notify_all();
 }
 
 HistoryBuffer::~HistoryBuffer() {
   {
-    std::lock_guard lock(g_registry_mu);
-    auto& buffers = registry();
-    buffers.erase(std::remove(buffers.begin(), buffers.end(), this), buffers.end());
+    Registry& r = registry();
+    std::unique_lock lock(r.mu);
+    r.buffers.erase(std::remove(r.buffers.begin(), r.buffers.end(), this), r.buffers.end());
+    r.returned.wait(lock, [&] { return borrowed_ == 0; });
   }
   std::unique_ptr<std::thread> thread;
   {
@@ -84,7 +105,7 @@ void HistoryBuffer::add(std::vector<PendingEvent> events) {
     pending_.insert(pending_.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
   if (pending_.size() > kMaxPending)
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_.size() - kMaxPending));
-  if (was_empty || pending_.size() >= kMaxPending / 4) cv_.notify_all();
+  if (was_empty || pending_.size() >= kEagerFlush) cv_.notify_all();
 }
 
 void HistoryBuffer::flush() noexcept { write_pending(); }
@@ -95,7 +116,7 @@ void HistoryBuffer::run() {
     cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
     if (stopping_) return;  // the destructor writes what is left
     // Let a burst gather: one transaction for everything of the next kFlushDelay.
-    cv_.wait_for(lock, kFlushDelay, [&] { return stopping_ || pending_.size() >= kMaxPending / 4; });
+    cv_.wait_for(lock, kFlushDelay, [&] { return stopping_ || pending_.size() >= kEagerFlush; });
     if (stopping_) return;
     lock.unlock();
     write_pending();

@@ -43,6 +43,7 @@ class HistoryBuffer {
  public:
   static constexpr std::chrono::milliseconds kFlushDelay{50};
   static constexpr std::size_t kMaxPending = 10000;
+  static constexpr std::size_t kEagerFlush = kMaxPending / 4;  // flushed at once from this many
   // The table keeps about this many of the latest events.
   static constexpr std::int64_t kHistoryRows = 10000;
 
@@ -68,6 +69,7 @@ class HistoryBuffer {
 
   Cache::Impl& impl_;
   std::uint64_t device_ = 0, inode_ = 0;  // of the cache's directory
+  int borrowed_ = 0;  // flush_all calls flushing this buffer; guarded by the registry's mutex
   std::mutex write_mu_;  // batches are written one at a time, in order
   std::mutex mu_;
   std::condition_variable cv_;

@@ -95,7 +95,8 @@ class DISKCACHE_EXPORT Device {
   // A gate in memory this device can watch, its counter at 0.
   virtual std::unique_ptr<Gate> create_gate();
   // Work queued on `stream` after this call starts only once `gate` (made by
-  // this device) has reached `value` (see gate_reached). Backends wait on the
+  // this device, and kept alive until that work has started) has reached
+  // `value` (see gate_reached). Backends wait on the
   // device side (CUDA: cuStreamWaitValue32); the default implementation, and
   // CUDA's fallback where stream memory operations are unsupported, waits in
   // a host function, with the stall described at host_call.
